@@ -1,0 +1,3 @@
+//! Registry of nodes, sites and environments (registration, read models, reset).
+
+pub mod handlers;

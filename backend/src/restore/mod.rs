@@ -1,0 +1,3 @@
+//! Restores: validation, preflight and the `env_restore` job.
+
+pub mod handlers;
