@@ -61,7 +61,9 @@ pub async fn serve(listener: TcpListener, state: AppState) -> std::io::Result<()
         let token = shutdown.clone();
         async move { token.cancelled().await }
     };
-    let server = axum::serve(listener, router).with_graceful_shutdown(graceful);
+    // Connect info gives the login throttle the client address.
+    let service = router.into_make_service_with_connect_info::<std::net::SocketAddr>();
+    let server = axum::serve(listener, service).with_graceful_shutdown(graceful);
     let result = server.await;
     engine.stop().await;
     tracing::info!("pressluft-server stopped");

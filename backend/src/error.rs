@@ -31,7 +31,7 @@ pub const API_ERROR_CODES: &[&str] = &[
     "backup_expired",
     "environment_not_active",
     "job_already_active",
-    "restore_unsupported_node",
+    "node_not_supported",
 ];
 
 #[derive(Debug, thiserror::Error)]

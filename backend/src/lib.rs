@@ -2,6 +2,7 @@
 //! and restores. `main.rs` is the CLI; everything else lives here so tests can use it.
 
 pub mod app;
+pub mod audit;
 pub mod auth;
 pub mod backups;
 pub mod config;
@@ -11,6 +12,7 @@ pub mod jobs;
 pub mod registry;
 pub mod restore;
 pub mod router;
+pub mod storage;
 pub mod util;
 
 pub use app::{app, serve, AppState};

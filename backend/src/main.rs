@@ -1,6 +1,8 @@
 //! `pressluft-server`: the control plane's command line (serve, admin, registry).
 
 use clap::{Parser, Subcommand};
+use pressluft_backend::auth::admin::AdminCommand;
+use pressluft_backend::registry::cli::{EnvironmentCommand, NodeCommand, SiteCommand};
 use pressluft_backend::{AppState, Config};
 use std::net::SocketAddr;
 use std::path::PathBuf;
@@ -39,6 +41,18 @@ enum Command {
         #[command(flatten)]
         tuning: Tuning,
     },
+    /// Manage the admin account.
+    #[command(subcommand)]
+    Admin(AdminCommand),
+    /// Register and list nodes (prints JSON).
+    #[command(subcommand)]
+    Node(NodeCommand),
+    /// Register and list sites (prints JSON).
+    #[command(subcommand)]
+    Site(SiteCommand),
+    /// Register and list environments (prints JSON).
+    #[command(subcommand)]
+    Environment(EnvironmentCommand),
 }
 
 /// Job engine and runner settings (defaults suit production; tests shorten them).
@@ -171,7 +185,36 @@ async fn run(cli: Cli) -> Result<(), String> {
                 .await
                 .map_err(|e| e.to_string())
         }
+        Command::Admin(cmd) => {
+            let db = open_db(cli.data_dir)?;
+            let mut conn = db.conn().map_err(|e| e.to_string())?;
+            let line = cmd.run(&mut conn).map_err(|e| e.to_string())?;
+            println!("{line}");
+            Ok(())
+        }
+        Command::Node(cmd) => registry_command(cli.data_dir, |c| cmd.run(c)),
+        Command::Site(cmd) => registry_command(cli.data_dir, |c| cmd.run(c)),
+        Command::Environment(cmd) => registry_command(cli.data_dir, |c| cmd.run(c)),
     }
+}
+
+/// The database of `data_dir` (created with its directories and migrated if needed).
+fn open_db(data_dir: PathBuf) -> Result<pressluft_backend::db::Db, String> {
+    let state = AppState::open(Config::with_data_dir(data_dir), CancellationToken::new())
+        .map_err(|e| e.to_string())?;
+    Ok(state.db)
+}
+
+/// Runs a registry command on the database file and prints its JSON answer.
+fn registry_command<F>(data_dir: PathBuf, f: F) -> Result<(), String>
+where
+    F: FnOnce(&mut rusqlite::Connection) -> Result<String, pressluft_backend::error::AppError>,
+{
+    let db = open_db(data_dir)?;
+    let mut conn = db.conn().map_err(|e| e.to_string())?;
+    let text = f(&mut conn).map_err(|e| e.to_string())?;
+    println!("{text}");
+    Ok(())
 }
 
 async fn wait_for_signal(token: CancellationToken) {

@@ -2,3 +2,7 @@
 //! `pressluft_common::Client` (the TUI's own client). One module per area.
 
 mod support;
+mod api;
+mod contract;
+mod jobs;
+mod s3;
