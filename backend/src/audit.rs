@@ -20,7 +20,14 @@ pub fn record(
     conn.execute(
         "INSERT INTO audit_logs (user_id, action, resource_type, resource_id, result, created_at) \
          VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
-        params![user_id, action, resource_type, resource_id, result, crate::util::now()],
+        params![
+            user_id,
+            action,
+            resource_type,
+            resource_id,
+            result,
+            crate::util::now()
+        ],
     )?;
     Ok(())
 }

@@ -7,6 +7,7 @@ pub mod auth;
 pub mod backups;
 pub mod config;
 pub mod db;
+pub mod doctor;
 pub mod error;
 pub mod jobs;
 pub mod registry;

@@ -53,6 +53,8 @@ enum Command {
     /// Register and list environments (prints JSON).
     #[command(subcommand)]
     Environment(EnvironmentCommand),
+    /// Check the database, admin, backup store, Ansible, artifact tool, nodes and environments.
+    Doctor(pressluft_backend::doctor::DoctorArgs),
 }
 
 /// Job engine and runner settings (defaults suit production; tests shorten them).
@@ -195,6 +197,10 @@ async fn run(cli: Cli) -> Result<(), String> {
         Command::Node(cmd) => registry_command(cli.data_dir, |c| cmd.run(c)),
         Command::Site(cmd) => registry_command(cli.data_dir, |c| cmd.run(c)),
         Command::Environment(cmd) => registry_command(cli.data_dir, |c| cmd.run(c)),
+        Command::Doctor(args) => match pressluft_backend::doctor::run(cli.data_dir, args).await {
+            true => Ok(()),
+            false => Err("doctor: some checks failed (the FAIL lines say how to fix them)".into()),
+        },
     }
 }
 

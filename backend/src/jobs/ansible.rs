@@ -11,9 +11,10 @@ use super::handler::{JobContext, JobFailure, PlaybookOutcome};
 use super::inventory;
 use super::output::{redact, Tail};
 use super::procs::{self, RUN_MARKER};
+use super::rundir::{prepare_dir, write_inputs};
 use crate::config::Config;
 use serde_json::{json, Value};
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::process::{ExitStatus, Stdio};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
@@ -28,15 +29,24 @@ fn invalid(message: String) -> JobFailure {
 }
 
 /// Runs `<ansible_dir>/playbooks/<playbook>` against the job's node (see `JobContext`).
-pub(super) async fn run_playbook(ctx: &JobContext, playbook: &str, extra_vars: Value) -> Result<PlaybookOutcome, JobFailure> {
+pub(super) async fn run_playbook(
+    ctx: &JobContext,
+    playbook: &str,
+    extra_vars: Value,
+) -> Result<PlaybookOutcome, JobFailure> {
     let job = &ctx.job;
     if playbook.contains('/') || playbook.starts_with('.') || !playbook.ends_with(".yml") {
         return Err(invalid(format!("`{playbook}` is not a playbook file name")));
     }
     let Value::Object(mut vars) = extra_vars else {
-        return Err(invalid("a playbook's extra-vars must be a JSON object".into()));
+        return Err(invalid(
+            "a playbook's extra-vars must be a JSON object".into(),
+        ));
     };
-    let node_id = job.node_id.clone().ok_or_else(|| invalid(format!("job {} has no node to run {playbook} on", job.id)))?;
+    let node_id = job
+        .node_id
+        .clone()
+        .ok_or_else(|| invalid(format!("job {} has no node to run {playbook} on", job.id)))?;
     let lookup = node_id.clone();
     let node = ctx
         .state
@@ -44,14 +54,24 @@ pub(super) async fn run_playbook(ctx: &JobContext, playbook: &str, extra_vars: V
         .run(move |c| inventory::load_node(c, &lookup))
         .await
         .map_err(|e| JobFailure::internal(&job.id, &e))?
-        .ok_or_else(|| invalid(format!("node {node_id} of job {} is not registered", job.id)))?;
+        .ok_or_else(|| {
+            invalid(format!(
+                "node {node_id} of job {} is not registered",
+                job.id
+            ))
+        })?;
     let config = &ctx.state.config;
     let dir = prepare_dir(config, &job.id).await?;
     let result_file = dir.path().join("result.json");
     vars.insert("pressluft_result_file".into(), json!(result_file));
     vars.insert("pressluft_job_id".into(), json!(job.id));
     vars.insert("pressluft_attempt".into(), json!(job.attempt));
-    write_inputs(dir.path(), &inventory::inventory(&node, &config.data_dir), &Value::Object(vars)).await?;
+    write_inputs(
+        dir.path(),
+        &inventory::inventory(&node, &config.data_dir),
+        &Value::Object(vars),
+    )
+    .await?;
 
     let run_id = format!("{}:{}:{}", job.id, job.attempt, &crate::util::new_id()[..8]);
     let playbook_path = config.ansible_dir.join("playbooks").join(playbook);
@@ -70,13 +90,23 @@ pub(super) async fn run_playbook(ctx: &JobContext, playbook: &str, extra_vars: V
     })?;
     ctx.set_playbook_active(true);
     let pgid = child.id().map(|p| p as i32).unwrap_or(0);
-    let guard = GroupGuard { pgid, run_id: run_id.clone(), armed: true };
+    let guard = GroupGuard {
+        pgid,
+        run_id: run_id.clone(),
+        armed: true,
+    };
     tracing::info!(job.id = %job.id, playbook, node = %node.name, pid = pgid, "ansible-playbook started");
 
     let tail = Arc::new(Mutex::new(Tail::default()));
     let readers = [
-        child.stdout.take().map(|s| tokio::spawn(drain(s, tail.clone(), job.id.clone(), "stdout"))),
-        child.stderr.take().map(|s| tokio::spawn(drain(s, tail.clone(), job.id.clone(), "stderr"))),
+        child
+            .stdout
+            .take()
+            .map(|s| tokio::spawn(drain(s, tail.clone(), job.id.clone(), "stdout"))),
+        child
+            .stderr
+            .take()
+            .map(|s| tokio::spawn(drain(s, tail.clone(), job.id.clone(), "stderr"))),
     ];
     let mut events = EventsTail::new(dir.path().join("events.jsonl"));
     let mut facts = RunFacts::default();
@@ -102,13 +132,24 @@ pub(super) async fn run_playbook(ctx: &JobContext, playbook: &str, extra_vars: V
     }
     if let Err(e) = &status {
         events.close(ctx, false).await;
-        return Err(with_tail(JobFailure::new("ANSIBLE_UNEXPECTED_ERROR", format!("waiting for ansible-playbook failed: {e}"), false)));
+        return Err(with_tail(JobFailure::new(
+            "ANSIBLE_UNEXPECTED_ERROR",
+            format!("waiting for ansible-playbook failed: {e}"),
+            false,
+        )));
     }
     facts.exit_code = exit_code;
     read_result(&result_file, &mut facts).await;
-    let classified = classify(&facts, &node.name, playbook, &|code| ctx.handler.retryable_result_code(code));
+    let classified = classify(&facts, &node.name, playbook, &|code| {
+        ctx.handler.retryable_result_code(code)
+    });
     events.close(ctx, classified.is_ok()).await;
-    classified.map(|result| PlaybookOutcome { result, duration_ms }).map_err(with_tail)
+    classified
+        .map(|result| PlaybookOutcome {
+            result,
+            duration_ms,
+        })
+        .map_err(with_tail)
 }
 
 fn command(config: &Config, dir: &Path, playbook: &Path, run_id: &str) -> Command {
@@ -120,7 +161,10 @@ fn command(config: &Config, dir: &Path, playbook: &Path, run_id: &str) -> Comman
         .arg(playbook)
         .current_dir(dir)
         .env("ANSIBLE_CONFIG", config.ansible_dir.join("ansible.cfg"))
-        .env("ANSIBLE_CALLBACK_PLUGINS", config.ansible_dir.join("callback_plugins"))
+        .env(
+            "ANSIBLE_CALLBACK_PLUGINS",
+            config.ansible_dir.join("callback_plugins"),
+        )
         .env("ANSIBLE_NOCOLOR", "1")
         .env("ANSIBLE_FORCE_COLOR", "0")
         .env("PYTHONUNBUFFERED", "1")
@@ -188,7 +232,12 @@ fn stopped_failure(reason: StopReason, playbook: &str, config: &Config) -> JobFa
     }
 }
 
-async fn drain(stream: impl AsyncRead + Unpin, tail: Arc<Mutex<Tail>>, job_id: String, pipe: &'static str) {
+async fn drain(
+    stream: impl AsyncRead + Unpin,
+    tail: Arc<Mutex<Tail>>,
+    job_id: String,
+    pipe: &'static str,
+) {
     let mut reader = BufReader::new(stream);
     let mut buf = Vec::new();
     loop {
@@ -220,62 +269,6 @@ async fn read_result(path: &Path, facts: &mut RunFacts) {
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
         Err(e) => facts.result_error = Some(format!("cannot read the result file: {e}")),
     }
-}
-
-fn runs_dir(config: &Config) -> PathBuf {
-    config.data_dir.join("runs")
-}
-
-async fn prepare_dir(config: &Config, job_id: &str) -> Result<tempfile::TempDir, JobFailure> {
-    let base = runs_dir(config);
-    let prefix = format!("job-{}-", &job_id[..job_id.len().min(8)]);
-    tokio::task::spawn_blocking(move || -> std::io::Result<tempfile::TempDir> {
-        std::fs::create_dir_all(&base)?;
-        set_mode(&base, 0o700)?;
-        let dir = tempfile::Builder::new().prefix(&prefix).tempdir_in(&base)?;
-        set_mode(dir.path(), 0o700)?;
-        std::fs::create_dir(dir.path().join("ansible-local"))?;
-        Ok(dir)
-    })
-    .await
-    .map_err(|e| e.to_string())
-    .and_then(|r| r.map_err(|e| e.to_string()))
-    .map_err(|e| JobFailure::new("JOB_INTERNAL_ERROR", format!("cannot create the run directory: {e}"), true))
-}
-
-async fn write_inputs(dir: &Path, inventory: &Value, vars: &Value) -> Result<(), JobFailure> {
-    let files = [(dir.join("inventory.json"), inventory.to_string()), (dir.join("vars.json"), vars.to_string())];
-    tokio::task::spawn_blocking(move || -> std::io::Result<()> {
-        use std::io::Write;
-        use std::os::unix::fs::OpenOptionsExt;
-        for (path, text) in files {
-            let mut f = std::fs::OpenOptions::new().write(true).create_new(true).mode(0o600).open(&path)?;
-            f.write_all(text.as_bytes())?;
-        }
-        Ok(())
-    })
-    .await
-    .map_err(|e| e.to_string())
-    .and_then(|r| r.map_err(|e| e.to_string()))
-    .map_err(|e| JobFailure::new("JOB_INTERNAL_ERROR", format!("cannot write the run's inventory and vars: {e}"), true))
-}
-
-fn set_mode(path: &Path, mode: u32) -> std::io::Result<()> {
-    use std::os::unix::fs::PermissionsExt;
-    std::fs::set_permissions(path, std::fs::Permissions::from_mode(mode))
-}
-
-/// Removes run directories left by a process that died (called before workers start).
-pub(super) async fn clean_run_dirs(config: &Config) {
-    let base = runs_dir(config);
-    let _ = tokio::task::spawn_blocking(move || {
-        if let Ok(entries) = std::fs::read_dir(&base) {
-            for e in entries.flatten() {
-                let _ = std::fs::remove_dir_all(e.path());
-            }
-        }
-    })
-    .await;
 }
 
 /// Kills the run's processes if the runner future is dropped mid-run.

@@ -67,19 +67,23 @@ pub fn classify(
             }
             (Some(_), Some((None, msg))) => fail(
                 "ANSIBLE_PLAY_ERROR",
-                msg.unwrap_or_else(|| format!("playbook {playbook} reported a failure without a code")),
+                msg.unwrap_or_else(|| {
+                    format!("playbook {playbook} reported a failure without a code")
+                }),
                 true,
             ),
             (Some(result), None) => Ok(result.clone()),
-            (None, _) => fail(
-                "ANSIBLE_PLAY_ERROR",
-                format!(
+            (None, _) => {
+                fail(
+                    "ANSIBLE_PLAY_ERROR",
+                    format!(
                     "playbook {playbook} finished without writing its result{}; the playbook is \
                      incomplete or the controller could not write the file",
                     f.result_error.as_deref().map(|e| format!(" ({e})")).unwrap_or_default()
                 ),
-                true,
-            ),
+                    true,
+                )
+            }
         };
     }
     if stats.unreachable > 0 {
@@ -100,7 +104,10 @@ pub fn classify(
     if stats.failures > 0 {
         return fail(
             "ANSIBLE_HOST_FAILED",
-            format!("a task of {playbook} failed on node {node}{}; see the output tail", detail(f)),
+            format!(
+                "a task of {playbook} failed on node {node}{}; see the output tail",
+                detail(f)
+            ),
             true,
         );
     }
@@ -134,11 +141,20 @@ mod tests {
     use super::*;
     use serde_json::json;
 
-    fn facts(exit: i32, played: bool, stats: Option<(u64, u64, u64)>, result: Option<Value>) -> RunFacts {
+    fn facts(
+        exit: i32,
+        played: bool,
+        stats: Option<(u64, u64, u64)>,
+        result: Option<Value>,
+    ) -> RunFacts {
         RunFacts {
             exit_code: Some(exit),
             played,
-            stats: stats.map(|(ok, failures, unreachable)| Stats { ok, failures, unreachable }),
+            stats: stats.map(|(ok, failures, unreachable)| Stats {
+                ok,
+                failures,
+                unreachable,
+            }),
             result,
             ..RunFacts::default()
         }
@@ -154,23 +170,38 @@ mod tests {
     fn success_needs_a_result_file() {
         let ok = facts(0, true, Some((3, 0, 0)), Some(json!({"ok": true, "x": 1})));
         assert_eq!(classify(&ok, "n", "p", &|_| false).unwrap()["x"], 1);
-        assert_eq!(code(&facts(0, true, Some((3, 0, 0)), None)), ("ANSIBLE_PLAY_ERROR".into(), true));
+        assert_eq!(
+            code(&facts(0, true, Some((3, 0, 0)), None)),
+            ("ANSIBLE_PLAY_ERROR".into(), true)
+        );
     }
 
     #[test]
     fn unreachable_wins_over_exit_code_4() {
-        assert_eq!(code(&facts(4, true, Some((0, 0, 1)), None)), ("ANSIBLE_HOST_UNREACHABLE".into(), true));
+        assert_eq!(
+            code(&facts(4, true, Some((0, 0, 1)), None)),
+            ("ANSIBLE_HOST_UNREACHABLE".into(), true)
+        );
     }
 
     #[test]
     fn exit_4_without_a_play_is_a_syntax_error() {
-        assert_eq!(code(&facts(4, false, None, None)), ("ANSIBLE_SYNTAX_ERROR".into(), false));
-        assert_eq!(code(&facts(1, false, None, None)), ("ANSIBLE_SYNTAX_ERROR".into(), false));
+        assert_eq!(
+            code(&facts(4, false, None, None)),
+            ("ANSIBLE_SYNTAX_ERROR".into(), false)
+        );
+        assert_eq!(
+            code(&facts(1, false, None, None)),
+            ("ANSIBLE_SYNTAX_ERROR".into(), false)
+        );
     }
 
     #[test]
     fn failed_task_is_host_failed_unless_the_result_names_a_code() {
-        assert_eq!(code(&facts(2, true, Some((1, 1, 0)), None)), ("ANSIBLE_HOST_FAILED".into(), true));
+        assert_eq!(
+            code(&facts(2, true, Some((1, 1, 0)), None)),
+            ("ANSIBLE_HOST_FAILED".into(), true)
+        );
         let r = json!({"ok": false, "code": "BACKUP_DB_NOT_FOUND", "message": "no db"});
         let f = facts(2, true, Some((1, 1, 0)), Some(r));
         assert_eq!(code(&f), ("BACKUP_DB_NOT_FOUND".into(), false));
@@ -180,10 +211,22 @@ mod tests {
 
     #[test]
     fn other_exits() {
-        assert_eq!(code(&facts(250, true, None, None)), ("ANSIBLE_UNEXPECTED_ERROR".into(), false));
-        assert_eq!(code(&facts(2, false, None, None)), ("ANSIBLE_UNKNOWN_EXIT".into(), false));
-        assert_eq!(code(&facts(4, true, Some((2, 0, 0)), None)), ("ANSIBLE_UNKNOWN_EXIT".into(), false));
+        assert_eq!(
+            code(&facts(250, true, None, None)),
+            ("ANSIBLE_UNEXPECTED_ERROR".into(), false)
+        );
+        assert_eq!(
+            code(&facts(2, false, None, None)),
+            ("ANSIBLE_UNKNOWN_EXIT".into(), false)
+        );
+        assert_eq!(
+            code(&facts(4, true, Some((2, 0, 0)), None)),
+            ("ANSIBLE_UNKNOWN_EXIT".into(), false)
+        );
         let r = json!({"ok": false, "code": "NODE_DISK_LOW", "message": "full"});
-        assert_eq!(code(&facts(0, true, Some((2, 0, 0)), Some(r))), ("NODE_DISK_LOW".into(), false));
+        assert_eq!(
+            code(&facts(0, true, Some((2, 0, 0)), Some(r))),
+            ("NODE_DISK_LOW".into(), false)
+        );
     }
 }

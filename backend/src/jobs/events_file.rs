@@ -21,7 +21,12 @@ pub(super) struct EventsTail {
 
 impl EventsTail {
     pub fn new(path: PathBuf) -> Self {
-        EventsTail { path, offset: 0, partial: Vec::new(), open: None }
+        EventsTail {
+            path,
+            offset: 0,
+            partial: Vec::new(),
+            open: None,
+        }
     }
 
     /// Reads the lines appended since the last call and applies them.
@@ -29,7 +34,11 @@ impl EventsTail {
         let Ok(mut file) = tokio::fs::File::open(&self.path).await else {
             return; // not created yet
         };
-        if file.seek(std::io::SeekFrom::Start(self.offset)).await.is_err() {
+        if file
+            .seek(std::io::SeekFrom::Start(self.offset))
+            .await
+            .is_err()
+        {
             return;
         }
         let mut buf = Vec::new();
@@ -42,14 +51,20 @@ impl EventsTail {
             let line: Vec<u8> = self.partial.drain(..=pos).collect();
             match serde_json::from_slice::<Value>(&line) {
                 Ok(ev) => self.apply(ctx, facts, &ev).await,
-                Err(e) => tracing::debug!(job.id = %ctx.job.id, error = %e, "skipping unreadable event line"),
+                Err(e) => {
+                    tracing::debug!(job.id = %ctx.job.id, error = %e, "skipping unreadable event line")
+                }
             }
         }
     }
 
     async fn apply(&mut self, ctx: &JobContext, facts: &mut RunFacts, ev: &Value) {
         let kind = ev.get("event").and_then(Value::as_str).unwrap_or("");
-        let task = ev.get("task").and_then(Value::as_str).unwrap_or("").to_string();
+        let task = ev
+            .get("task")
+            .and_then(Value::as_str)
+            .unwrap_or("")
+            .to_string();
         let msg = ev.get("msg").and_then(Value::as_str).map(str::to_string);
         match kind {
             "playbook_start" => facts.played = true,
@@ -58,7 +73,9 @@ impl EventsTail {
                     self.finish_open(ctx, StepStatus::Succeeded, None).await;
                     match ctx.step_start(name).await {
                         Ok(seq) => self.open = Some((task.clone(), seq)),
-                        Err(e) => tracing::debug!(job.id = %ctx.job.id, code = %e.code, "step not recorded"),
+                        Err(e) => {
+                            tracing::debug!(job.id = %ctx.job.id, code = %e.code, "step not recorded")
+                        }
                     }
                 }
             }
@@ -75,7 +92,11 @@ impl EventsTail {
                         "task_skipped" => StepStatus::Skipped,
                         _ => StepStatus::Succeeded,
                     };
-                    let detail = if failed { msg.map(|m| super::output::redact(&m)) } else { None };
+                    let detail = if failed {
+                        msg.map(|m| super::output::redact(&m))
+                    } else {
+                        None
+                    };
                     self.finish_open(ctx, status, detail).await;
                 }
             }
@@ -94,7 +115,11 @@ impl EventsTail {
 
     /// Closes a step left open when the run ended (killed, or its host failed mid-task).
     pub async fn close(&mut self, ctx: &JobContext, success: bool) {
-        let status = if success { StepStatus::Succeeded } else { StepStatus::Failed };
+        let status = if success {
+            StepStatus::Succeeded
+        } else {
+            StepStatus::Failed
+        };
         let detail = (!success).then(|| "the run ended before this step finished".to_string());
         self.finish_open(ctx, status, detail).await;
     }

@@ -53,13 +53,21 @@ impl JobFailure {
 /// How a job ends, given to [`JobHandler::settle`] inside the job's final transaction.
 #[derive(Debug, Clone, Copy)]
 pub enum Settlement<'a> {
-    Succeeded { result: &'a Value },
+    Succeeded {
+        result: &'a Value,
+    },
     /// The attempt failed (or its worker died: code `JOB_ABANDONED`) and the job is re-queued.
-    Retrying { failure: &'a JobFailure },
+    Retrying {
+        failure: &'a JobFailure,
+    },
     /// The job failed for good (also `JOB_ABANDONED` when its last attempt's worker died).
-    Failed { failure: &'a JobFailure },
+    Failed {
+        failure: &'a JobFailure,
+    },
     /// Cancelled by an admin, while queued or running.
-    Cancelled { failure: &'a JobFailure },
+    Cancelled {
+        failure: &'a JobFailure,
+    },
 }
 
 /// One job type. Handlers must be idempotent: an attempt may be re-run after a crash.
@@ -82,13 +90,23 @@ pub trait JobHandler: Send + Sync + 'static {
     /// After a failed, timed-out or cancelled attempt, before it is settled: clean up on the
     /// node (runs with a fresh cancellation token and its own timeout). `last` is true when
     /// the job will not be retried.
-    fn on_failure<'a>(&'a self, _ctx: &'a JobContext, _failure: &'a JobFailure, _last: bool) -> BoxFuture<'a, ()> {
+    fn on_failure<'a>(
+        &'a self,
+        _ctx: &'a JobContext,
+        _failure: &'a JobFailure,
+        _last: bool,
+    ) -> BoxFuture<'a, ()> {
         Box::pin(async {})
     }
 
     /// Inside the job's final transaction (also for cancel-while-queued and for jobs recovered
     /// from a dead worker): move environment / site / backup rows to match the job.
-    fn settle(&self, _tx: &Transaction<'_>, _job: &JobRow, _outcome: &Settlement<'_>) -> Result<(), AppError> {
+    fn settle(
+        &self,
+        _tx: &Transaction<'_>,
+        _job: &JobRow,
+        _outcome: &Settlement<'_>,
+    ) -> Result<(), AppError> {
         Ok(())
     }
 }
@@ -125,9 +143,21 @@ pub struct JobContext {
 }
 
 impl JobContext {
-    pub(crate) fn new(state: AppState, job: JobRow, handler: Arc<dyn JobHandler>, stop: StopSignal) -> Self {
+    pub(crate) fn new(
+        state: AppState,
+        job: JobRow,
+        handler: Arc<dyn JobHandler>,
+        stop: StopSignal,
+    ) -> Self {
         let deadline = tokio::time::Instant::now() + state.config.job_timeout;
-        JobContext { state, job, handler, stop, deadline, playbook_active: AtomicBool::new(false) }
+        JobContext {
+            state,
+            job,
+            handler,
+            stop,
+            deadline,
+            playbook_active: AtomicBool::new(false),
+        }
     }
 
     pub fn job_type(&self) -> Option<JobType> {
@@ -179,13 +209,20 @@ impl JobContext {
     }
 
     /// Finishes a step started by [`Self::step_start`].
-    pub async fn step_finish(&self, seq: i64, status: StepStatus, detail: Option<String>) -> Result<(), JobFailure> {
+    pub async fn step_finish(
+        &self,
+        seq: i64,
+        status: StepStatus,
+        detail: Option<String>,
+    ) -> Result<(), JobFailure> {
         let (id, attempt) = (self.job.id.clone(), self.job.attempt);
         let res = self
             .state
             .db
             .run(move |c| {
-                tx_sync(c, |tx| progress::step_finish(tx, &id, attempt, seq, status, detail.as_deref()))
+                tx_sync(c, |tx| {
+                    progress::step_finish(tx, &id, attempt, seq, status, detail.as_deref())
+                })
             })
             .await;
         match res {
@@ -198,7 +235,12 @@ impl JobContext {
     }
 
     /// Records byte progress of a running step.
-    pub async fn step_progress(&self, seq: i64, bytes_done: u64, bytes_total: Option<u64>) -> Result<(), JobFailure> {
+    pub async fn step_progress(
+        &self,
+        seq: i64,
+        bytes_done: u64,
+        bytes_total: Option<u64>,
+    ) -> Result<(), JobFailure> {
         let (id, attempt) = (self.job.id.clone(), self.job.attempt);
         self.state
             .db
@@ -209,7 +251,11 @@ impl JobContext {
 
     /// Runs `ansible/playbooks/<playbook>` against the job's node with `extra_vars` (see
     /// `jobs::ansible`); `step:` tasks become job steps as they run.
-    pub async fn run_playbook(&self, playbook: &str, extra_vars: Value) -> Result<PlaybookOutcome, JobFailure> {
+    pub async fn run_playbook(
+        &self,
+        playbook: &str,
+        extra_vars: Value,
+    ) -> Result<PlaybookOutcome, JobFailure> {
         super::ansible::run_playbook(self, playbook, extra_vars).await
     }
 }
@@ -217,7 +263,10 @@ impl JobContext {
 fn lost(job: &JobRow) -> JobFailure {
     JobFailure::new(
         "JOB_ABANDONED",
-        format!("attempt {} of job {} lost its lease to another worker", job.attempt, job.id),
+        format!(
+            "attempt {} of job {} lost its lease to another worker",
+            job.attempt, job.id
+        ),
         true,
     )
 }

@@ -19,7 +19,10 @@ type Result<T> = std::result::Result<T, AppError>;
 const CANCEL_WAIT: Duration = Duration::from_secs(15);
 
 pub fn job_not_found(id: &str) -> AppError {
-    AppError::not_found("job_not_found", format!("no job with id {id}; list jobs with GET /api/jobs"))
+    AppError::not_found(
+        "job_not_found",
+        format!("no job with id {id}; list jobs with GET /api/jobs"),
+    )
 }
 
 #[derive(Debug, serde::Deserialize)]
@@ -31,10 +34,14 @@ pub struct ListQuery {
 pub async fn list(State(s): State<AppState>, Query(q): Query<ListQuery>) -> Result<Json<Vec<Job>>> {
     if let Some(site) = &q.site_id {
         if !crate::util::is_uuid(site) {
-            return Err(AppError::bad_request(format!("`{site}` is not a valid site id")));
+            return Err(AppError::bad_request(format!(
+                "`{site}` is not a valid site id"
+            )));
         }
     }
-    let jobs = s.db.run(move |c| query::list_jobs(c, q.site_id.as_deref())).await?;
+    let jobs =
+        s.db.run(move |c| query::list_jobs(c, q.site_id.as_deref()))
+            .await?;
     Ok(Json(jobs))
 }
 
@@ -46,7 +53,11 @@ pub async fn get(State(s): State<AppState>, Id(id): Id) -> Result<Json<Job>> {
         .ok_or_else(|| job_not_found(&id))
 }
 
-pub async fn events(State(s): State<AppState>, Id(id): Id, headers: HeaderMap) -> Result<impl IntoResponse> {
+pub async fn events(
+    State(s): State<AppState>,
+    Id(id): Id,
+    headers: HeaderMap,
+) -> Result<impl IntoResponse> {
     let last = headers
         .get("last-event-id")
         .and_then(|v| v.to_str().ok())
@@ -111,7 +122,10 @@ pub async fn cancel(
         }
     };
     tracing::info!(job.id = %id, %status, "job cancel requested");
-    Ok(Json(CancelResponse { success: true, status }))
+    Ok(Json(CancelResponse {
+        success: true,
+        status,
+    }))
 }
 
 async fn wait_until_ended(s: &AppState, id: &str) -> Result<JobStatus> {
@@ -123,7 +137,10 @@ async fn wait_until_ended(s: &AppState, id: &str) -> Result<JobStatus> {
             .run(move |c| Ok(store::job(c, &lookup)?.and_then(|j| JobStatus::parse(&j.status))))
             .await?
             .unwrap_or(JobStatus::Cancelled);
-        if status.is_terminal() || status == JobStatus::Queued || tokio::time::Instant::now() >= deadline {
+        if status.is_terminal()
+            || status == JobStatus::Queued
+            || tokio::time::Instant::now() >= deadline
+        {
             return Ok(status);
         }
         tokio::select! {

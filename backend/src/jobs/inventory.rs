@@ -46,7 +46,13 @@ pub fn host_alias(node: &NodeTarget) -> String {
     let alias: String = node
         .name
         .chars()
-        .map(|c| if c.is_ascii_alphanumeric() || c == '-' || c == '.' { c } else { '_' })
+        .map(|c| {
+            if c.is_ascii_alphanumeric() || c == '-' || c == '.' {
+                c
+            } else {
+                '_'
+            }
+        })
         .collect();
     if alias.is_empty() {
         node.id.clone()

@@ -24,6 +24,7 @@ mod procs;
 pub mod progress;
 pub mod query;
 mod recovery;
+mod rundir;
 mod scheduler;
 mod settle;
 mod sse;

@@ -23,7 +23,11 @@ const SENSITIVE: &[&str] = &[
 /// `line`, or everything up to the first sensitive marker followed by `[REDACTED]`.
 pub fn redact(line: &str) -> String {
     let lower = line.to_ascii_lowercase();
-    match SENSITIVE.iter().filter_map(|m| lower.find(m).map(|i| i + m.len())).min() {
+    match SENSITIVE
+        .iter()
+        .filter_map(|m| lower.find(m).map(|i| i + m.len()))
+        .min()
+    {
         // ASCII lower-casing keeps byte offsets, so `end` is a char boundary of `line` too.
         Some(end) => format!("{} [REDACTED]", &line[..end]),
         None => line.to_string(),
@@ -49,7 +53,12 @@ impl Tail {
     }
 
     pub fn text(&self) -> String {
-        let mut s = self.lines.iter().map(String::as_str).collect::<Vec<_>>().join("\n");
+        let mut s = self
+            .lines
+            .iter()
+            .map(String::as_str)
+            .collect::<Vec<_>>()
+            .join("\n");
         if s.len() > TAIL_BYTES {
             let mut cut = s.len() - TAIL_BYTES;
             while !s.is_char_boundary(cut) {

@@ -66,16 +66,25 @@ pub fn marked_pids(value: &str, prefix: bool) -> Vec<i32> {
         .collect()
 }
 
-/// SIGKILLs every process marked with `value` (see [`marked_pids`]); returns how many.
+/// SIGKILLs every process marked with `value` (see [`marked_pids`]); returns how many. Scans
+/// again until a scan finds none (bounded): a process may fork between a scan and its kill.
 pub fn kill_marked(value: &str, prefix: bool) -> usize {
-    let pids = marked_pids(value, prefix);
-    for &pid in &pids {
-        // SAFETY: plain syscall on a pid we just found.
-        unsafe {
-            libc::kill(pid, libc::SIGKILL);
+    let mut killed = 0;
+    for _ in 0..20 {
+        let pids = marked_pids(value, prefix);
+        if pids.is_empty() {
+            break;
         }
+        for &pid in &pids {
+            // SAFETY: plain syscall on a pid we just found.
+            unsafe {
+                libc::kill(pid, libc::SIGKILL);
+            }
+        }
+        killed += pids.len();
+        std::thread::sleep(std::time::Duration::from_millis(20));
     }
-    pids.len()
+    killed
 }
 
 /// Kills every leftover process of any run of `job_id` (used when taking back a job whose

@@ -15,7 +15,11 @@ fn next_seq(tx: &Transaction<'_>, job_id: &str) -> Result<i64, AppError> {
     )?)
 }
 
-fn append(tx: &Transaction<'_>, job_id: &str, make: impl FnOnce(i64) -> JobEvent) -> Result<JobEvent, AppError> {
+fn append(
+    tx: &Transaction<'_>,
+    job_id: &str,
+    make: impl FnOnce(i64) -> JobEvent,
+) -> Result<JobEvent, AppError> {
     let seq = next_seq(tx, job_id)?;
     let event = make(seq);
     let json = serde_json::to_string(&event)
@@ -95,7 +99,12 @@ fn step_event(tx: &Transaction<'_>, job_id: &str, seq: i64) -> Result<JobEvent, 
 }
 
 /// Starts a step of the running `attempt`; `None` when the attempt lost the job.
-pub fn step_start(tx: &Transaction<'_>, job_id: &str, attempt: i64, name: &str) -> Result<Option<(i64, JobEvent)>, AppError> {
+pub fn step_start(
+    tx: &Transaction<'_>,
+    job_id: &str,
+    attempt: i64,
+    name: &str,
+) -> Result<Option<(i64, JobEvent)>, AppError> {
     if !owns(tx, job_id, attempt)? {
         return Ok(None);
     }
@@ -136,7 +145,14 @@ pub fn step_finish(
 }
 
 /// Records byte progress of a running step (no event: progress is polled via `GET /jobs/{id}`).
-pub fn step_progress(conn: &Connection, job_id: &str, attempt: i64, seq: i64, done: u64, total: Option<u64>) -> Result<(), AppError> {
+pub fn step_progress(
+    conn: &Connection,
+    job_id: &str,
+    attempt: i64,
+    seq: i64,
+    done: u64,
+    total: Option<u64>,
+) -> Result<(), AppError> {
     conn.execute(
         "UPDATE job_steps SET bytes_done = ?4, bytes_total = COALESCE(?5, bytes_total) \
          WHERE job_id = ?1 AND seq = ?2 AND attempt = ?3 AND status = 'running'",
@@ -146,7 +162,12 @@ pub fn step_progress(conn: &Connection, job_id: &str, attempt: i64, seq: i64, do
 }
 
 /// Closes every step still `running` (an attempt ended without finishing them).
-pub fn close_open_steps(tx: &Transaction<'_>, job_id: &str, status: StepStatus, detail: &str) -> Result<Vec<JobEvent>, AppError> {
+pub fn close_open_steps(
+    tx: &Transaction<'_>,
+    job_id: &str,
+    status: StepStatus,
+    detail: &str,
+) -> Result<Vec<JobEvent>, AppError> {
     let seqs: Vec<i64> = {
         let mut stmt = tx.prepare(
             "SELECT seq FROM job_steps WHERE job_id = ?1 AND status = 'running' ORDER BY seq",
@@ -167,10 +188,13 @@ pub fn close_open_steps(tx: &Transaction<'_>, job_id: &str, status: StepStatus, 
 }
 
 /// Events of a job after `after_seq`, in order.
-pub fn events_after(conn: &Connection, job_id: &str, after_seq: i64) -> Result<Vec<JobEvent>, AppError> {
-    let mut stmt = conn.prepare(
-        "SELECT event_json FROM job_events WHERE job_id = ?1 AND seq > ?2 ORDER BY seq",
-    )?;
+pub fn events_after(
+    conn: &Connection,
+    job_id: &str,
+    after_seq: i64,
+) -> Result<Vec<JobEvent>, AppError> {
+    let mut stmt = conn
+        .prepare("SELECT event_json FROM job_events WHERE job_id = ?1 AND seq > ?2 ORDER BY seq")?;
     let rows = stmt.query_map(params![job_id, after_seq], |r| r.get::<_, String>(0))?;
     let mut out = Vec::new();
     for json in rows {

@@ -34,7 +34,8 @@ pub(super) async fn recover(state: &AppState, at_startup: bool) -> Result<usize,
             .filter(|(h, _)| *h == host)
             .and_then(|(_, pid)| pid.parse::<i32>().ok());
         let dead_here = at_startup
-            && local_pid.is_some_and(|pid| pid as u32 == std::process::id() || !procs::pid_alive(pid));
+            && local_pid
+                .is_some_and(|pid| pid as u32 == std::process::id() || !procs::pid_alive(pid));
         if !(lease_expired || dead_here) {
             continue;
         }

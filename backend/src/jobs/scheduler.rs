@@ -25,14 +25,19 @@ pub(super) async fn run(state: AppState, stop: CancellationToken) {
                 tracing::info!(job.id = %id, "scheduled backup_cleanup");
                 state.jobs.wake();
             }
-            Ok(None) => tracing::debug!("backup_cleanup already queued or running; not scheduling another"),
+            Ok(None) => {
+                tracing::debug!("backup_cleanup already queued or running; not scheduling another")
+            }
             Err(e) => tracing::error!(error = %e, "scheduling backup_cleanup failed"),
         }
     }
 }
 
 /// Enqueues a scope-less job of `job_type` unless one is queued or running already.
-pub(super) async fn enqueue_once(state: &AppState, job_type: JobType) -> Result<Option<String>, AppError> {
+pub(super) async fn enqueue_once(
+    state: &AppState,
+    job_type: JobType,
+) -> Result<Option<String>, AppError> {
     state
         .db
         .run(move |c| {

@@ -13,7 +13,10 @@ use serde_json::Value;
 #[derive(Debug, Clone)]
 pub enum Outcome {
     Succeeded(Value),
-    Retry { failure: JobFailure, run_after: String },
+    Retry {
+        failure: JobFailure,
+        run_after: String,
+    },
     Failed(JobFailure),
     Cancelled(JobFailure),
     /// Server shutdown: back to the queue, the attempt not counted.

@@ -24,7 +24,11 @@ struct Follow {
     done: bool,
 }
 
-pub(super) async fn stream(state: AppState, job_id: String, last_seq: i64) -> Result<impl IntoResponse, AppError> {
+pub(super) async fn stream(
+    state: AppState,
+    job_id: String,
+    last_seq: i64,
+) -> Result<impl IntoResponse, AppError> {
     // Subscribe before the first read so nothing committed in between is missed.
     let rx = state.jobs.subscribe();
     let lookup = job_id.clone();
@@ -46,7 +50,9 @@ pub(super) async fn stream(state: AppState, job_id: String, last_seq: i64) -> Re
         pending: replay.into(),
         rx,
     };
-    let keep_alive = KeepAlive::new().interval(Duration::from_secs(15)).text("keep-alive");
+    let keep_alive = KeepAlive::new()
+        .interval(Duration::from_secs(15))
+        .text("keep-alive");
     Ok(Sse::new(events(follow)).keep_alive(keep_alive))
 }
 
@@ -75,7 +81,12 @@ fn events(follow: Follow) -> impl Stream<Item = Result<Event, Infallible>> + Sen
             };
             if fresh {
                 let (id, after) = (f.job_id.clone(), f.last_seq);
-                match f.state.db.run(move |c| progress::events_after(c, &id, after)).await {
+                match f
+                    .state
+                    .db
+                    .run(move |c| progress::events_after(c, &id, after))
+                    .await
+                {
                     Ok(evs) => f.pending.extend(evs),
                     Err(e) => {
                         tracing::warn!(job.id = %f.job_id, error = %e, "event stream read failed; closing it");
@@ -89,5 +100,8 @@ fn events(follow: Follow) -> impl Stream<Item = Result<Event, Infallible>> + Sen
 
 fn to_sse(ev: &JobEvent) -> Event {
     let data = serde_json::to_string(ev).unwrap_or_else(|_| "{}".to_string());
-    Event::default().id(ev.seq().to_string()).event("job").data(data)
+    Event::default()
+        .id(ev.seq().to_string())
+        .event("job")
+        .data(data)
 }

@@ -101,13 +101,22 @@ pub struct ActiveJob {
 }
 
 /// The oldest queued or running job of `site_id`, if any.
-pub fn active_job_for_site(conn: &Connection, site_id: &str) -> Result<Option<ActiveJob>, AppError> {
+pub fn active_job_for_site(
+    conn: &Connection,
+    site_id: &str,
+) -> Result<Option<ActiveJob>, AppError> {
     let found = conn
         .query_row(
             "SELECT id, job_type, status FROM jobs WHERE site_id = ?1 \
              AND status IN ('queued', 'running') ORDER BY created_at, rowid LIMIT 1",
             [site_id],
-            |r| Ok((r.get::<_, String>(0)?, r.get::<_, String>(1)?, r.get::<_, String>(2)?)),
+            |r| {
+                Ok((
+                    r.get::<_, String>(0)?,
+                    r.get::<_, String>(1)?,
+                    r.get::<_, String>(2)?,
+                ))
+            },
         )
         .optional()?;
     Ok(found.map(|(id, job_type, status)| ActiveJob {
@@ -132,7 +141,9 @@ pub fn claim(tx: &Transaction<'_>, worker: &str) -> Result<Option<JobRow>, AppEr
            ORDER BY j.created_at, j.rowid LIMIT 1) \
          RETURNING {ROW_COLUMNS}"
     );
-    Ok(tx.query_row(&sql, params![now, worker], job_row).optional()?)
+    Ok(tx
+        .query_row(&sql, params![now, worker], job_row)
+        .optional()?)
 }
 
 /// Renews the lease of a running attempt. `None` when the attempt no longer owns the job;
@@ -152,17 +163,36 @@ pub fn heartbeat(conn: &Connection, id: &str, attempt: i64) -> Result<Option<boo
 /// How an attempt ends, as written to the row.
 #[derive(Debug, Clone)]
 pub enum Finish<'a> {
-    Succeeded { result: &'a Value },
+    Succeeded {
+        result: &'a Value,
+    },
     /// Back to `queued` after `run_after`, keeping the error of this attempt.
-    Retry { code: &'a str, message: &'a str, tail: Option<&'a str>, run_after: String },
-    Failed { code: &'a str, message: &'a str, tail: Option<&'a str> },
-    Cancelled { message: &'a str, tail: Option<&'a str> },
+    Retry {
+        code: &'a str,
+        message: &'a str,
+        tail: Option<&'a str>,
+        run_after: String,
+    },
+    Failed {
+        code: &'a str,
+        message: &'a str,
+        tail: Option<&'a str>,
+    },
+    Cancelled {
+        message: &'a str,
+        tail: Option<&'a str>,
+    },
     /// Shutdown: back to `queued` now, the attempt not counted.
     Release,
 }
 
 /// Applies `finish` to the running attempt; false when the attempt no longer owns the job.
-pub fn finish(tx: &Transaction<'_>, id: &str, attempt: i64, finish: &Finish<'_>) -> Result<bool, AppError> {
+pub fn finish(
+    tx: &Transaction<'_>,
+    id: &str,
+    attempt: i64,
+    finish: &Finish<'_>,
+) -> Result<bool, AppError> {
     let now = util::now();
     let fence = "WHERE id = ?1 AND attempt_count = ?2 AND status = 'running'";
     let unlock = "locked_at = NULL, locked_by = NULL, heartbeat_at = NULL";
@@ -218,13 +248,21 @@ pub fn request_cancel(tx: &Transaction<'_>, id: &str) -> Result<bool, AppError> 
 /// One job row by id.
 pub fn job(conn: &Connection, id: &str) -> Result<Option<JobRow>, AppError> {
     Ok(conn
-        .query_row(&format!("SELECT {ROW_COLUMNS} FROM jobs WHERE id = ?1"), [id], job_row)
+        .query_row(
+            &format!("SELECT {ROW_COLUMNS} FROM jobs WHERE id = ?1"),
+            [id],
+            job_row,
+        )
         .optional()?)
 }
 
 /// Running jobs whose lease expired (`heartbeat_at` before `cutoff`, flagged true), plus, when
 /// `host` is given, running jobs locked by that host (flagged false; the caller checks pids).
-pub fn running_candidates(conn: &Connection, cutoff: &str, host: Option<&str>) -> Result<Vec<(JobRow, bool)>, AppError> {
+pub fn running_candidates(
+    conn: &Connection,
+    cutoff: &str,
+    host: Option<&str>,
+) -> Result<Vec<(JobRow, bool)>, AppError> {
     let pattern = host.map(|h| format!("{h}:%")).unwrap_or_default();
     let mut stmt = conn.prepare(&format!(
         "SELECT {ROW_COLUMNS}, (heartbeat_at IS NULL OR heartbeat_at < ?1) FROM jobs \
@@ -232,7 +270,9 @@ pub fn running_candidates(conn: &Connection, cutoff: &str, host: Option<&str>) -
          (heartbeat_at IS NULL OR heartbeat_at < ?1 OR (?2 <> '' AND locked_by LIKE ?2)) \
          ORDER BY created_at, rowid"
     ))?;
-    let rows = stmt.query_map(params![cutoff, pattern], |r| Ok((job_row(r)?, r.get::<_, bool>(14)?)))?;
+    let rows = stmt.query_map(params![cutoff, pattern], |r| {
+        Ok((job_row(r)?, r.get::<_, bool>(14)?))
+    })?;
     Ok(rows.collect::<Result<_, _>>()?)
 }
 

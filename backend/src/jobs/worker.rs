@@ -29,7 +29,7 @@ pub(super) async fn supervise(state: AppState, stop: CancellationToken) {
         Ok(_) => {}
         Err(e) => tracing::error!(error = %e, "start-up job recovery failed"),
     }
-    super::ansible::clean_run_dirs(&state.config).await;
+    super::rundir::clean_run_dirs(&state.config).await;
     let worker = super::worker_id();
     let mut set = tokio::task::JoinSet::new();
     for n in 0..state.config.workers {
@@ -92,13 +92,21 @@ async fn claim(state: &AppState, worker: &str) -> Result<Option<Claimed>, AppErr
     }))
 }
 
-async fn run_job(state: &AppState, engine_stop: &CancellationToken, job: JobRow, handler: Option<Arc<dyn JobHandler>>) {
+async fn run_job(
+    state: &AppState,
+    engine_stop: &CancellationToken,
+    job: JobRow,
+    handler: Option<Arc<dyn JobHandler>>,
+) {
     let started = Instant::now();
     tracing::info!(max_attempts = job.max_attempts, "job attempt started");
     let Some(handler) = handler else {
         let failure = JobFailure::new(
             "JOB_UNSUPPORTED_TYPE",
-            format!("this server has no handler for job type `{}`; upgrade the server", job.job_type),
+            format!(
+                "this server has no handler for job type `{}`; upgrade the server",
+                job.job_type
+            ),
             false,
         );
         finish(state, None, &job, Outcome::Failed(failure), started).await;
@@ -122,8 +130,18 @@ async fn run_job(state: &AppState, engine_stop: &CancellationToken, job: JobRow,
             _ => None,
         };
         if let Some((failure, last)) = failure {
-            let cleanup = JobContext::new(state.clone(), job.clone(), handler.clone(), StopSignal::new());
-            let done = bounded(&cleanup, engine_stop, handler.on_failure(&cleanup, failure, last)).await;
+            let cleanup = JobContext::new(
+                state.clone(),
+                job.clone(),
+                handler.clone(),
+                StopSignal::new(),
+            );
+            let done = bounded(
+                &cleanup,
+                engine_stop,
+                handler.on_failure(&cleanup, failure, last),
+            )
+            .await;
             if done.is_none() {
                 tracing::warn!(code = %failure.code, "the handler's clean-up after a failure did not finish");
             }
@@ -139,7 +157,11 @@ async fn run_job(state: &AppState, engine_stop: &CancellationToken, job: JobRow,
 /// Runs `fut` until it ends, or until the attempt must stop (timeout, cancel, shutdown); then
 /// gives it a grace period to stop on its own (a playbook kills its processes). `None` when
 /// it had to be dropped.
-async fn bounded<T>(ctx: &JobContext, engine_stop: &CancellationToken, fut: impl Future<Output = T>) -> Option<T> {
+async fn bounded<T>(
+    ctx: &JobContext,
+    engine_stop: &CancellationToken,
+    fut: impl Future<Output = T>,
+) -> Option<T> {
     tokio::pin!(fut);
     let stop = ctx.stop_signal();
     tokio::select! {
@@ -148,14 +170,20 @@ async fn bounded<T>(ctx: &JobContext, engine_stop: &CancellationToken, fut: impl
         _ = stop.stopped() => {}
         _ = engine_stop.cancelled() => stop.stop(StopReason::Shutdown),
     }
-    let grace = if ctx.playbook_active() { RUNNER_GRACE } else { Duration::from_millis(500) };
+    let grace = if ctx.playbook_active() {
+        RUNNER_GRACE
+    } else {
+        Duration::from_millis(500)
+    };
     tokio::time::timeout(grace, fut).await.ok()
 }
 
 fn stop_failure(state: &AppState, reason: Option<StopReason>) -> JobFailure {
     match reason {
         Some(StopReason::Timeout) => timeout_failure(state),
-        Some(StopReason::Cancelled) => JobFailure::new("JOB_CANCELLED", "cancelled by an admin", false),
+        Some(StopReason::Cancelled) => {
+            JobFailure::new("JOB_CANCELLED", "cancelled by an admin", false)
+        }
         _ => JobFailure::new("JOB_ABANDONED", "the attempt was interrupted", true),
     }
 }
@@ -172,7 +200,12 @@ fn timeout_failure(state: &AppState) -> JobFailure {
 }
 
 /// The outcome of an attempt; `None` when it lost its lease (someone else settles the job).
-fn decide(state: &AppState, job: &JobRow, result: Result<serde_json::Value, JobFailure>, reason: Option<StopReason>) -> Option<Outcome> {
+fn decide(
+    state: &AppState,
+    job: &JobRow,
+    result: Result<serde_json::Value, JobFailure>,
+    reason: Option<StopReason>,
+) -> Option<Outcome> {
     let failure = match (result, reason) {
         (Ok(v), _) => return Some(Outcome::Succeeded(v)),
         (Err(_), Some(StopReason::LeaseLost)) => return None,
@@ -180,7 +213,10 @@ fn decide(state: &AppState, job: &JobRow, result: Result<serde_json::Value, JobF
         (Err(f), Some(StopReason::Cancelled)) => {
             let failure = JobFailure {
                 code: "JOB_CANCELLED".into(),
-                message: format!("cancelled by an admin during attempt {}; its processes were stopped", job.attempt),
+                message: format!(
+                    "cancelled by an admin during attempt {}; its processes were stopped",
+                    job.attempt
+                ),
                 retryable: false,
                 output_tail: f.output_tail,
             };
@@ -201,10 +237,18 @@ fn decide(state: &AppState, job: &JobRow, result: Result<serde_json::Value, JobF
     }
 }
 
-async fn finish(state: &AppState, handler: Option<Arc<dyn JobHandler>>, job: &JobRow, outcome: Outcome, started: Instant) {
+async fn finish(
+    state: &AppState,
+    handler: Option<Arc<dyn JobHandler>>,
+    job: &JobRow,
+    outcome: Outcome,
+    started: Instant,
+) {
     let label = outcome.label();
     let (code, message) = match &outcome {
-        Outcome::Retry { failure: f, .. } | Outcome::Failed(f) | Outcome::Cancelled(f) => (Some(f.code.clone()), Some(f.message.clone())),
+        Outcome::Retry { failure: f, .. } | Outcome::Failed(f) | Outcome::Cancelled(f) => {
+            (Some(f.code.clone()), Some(f.message.clone()))
+        }
         _ => (None, None),
     };
     let row = job.clone();
@@ -219,10 +263,22 @@ async fn finish(state: &AppState, handler: Option<Arc<dyn JobHandler>>, job: &Jo
             if label == "retry" || label == "released" {
                 state.jobs.wake();
             }
-            tracing::info!(outcome = label, error.code = code.as_deref(), error.message = message.as_deref(), duration_ms, "job attempt ended");
+            tracing::info!(
+                outcome = label,
+                error.code = code.as_deref(),
+                error.message = message.as_deref(),
+                duration_ms,
+                "job attempt ended"
+            );
         }
-        Ok(None) => tracing::warn!(outcome = label, duration_ms, "attempt no longer owned the job; outcome dropped"),
-        Err(e) => tracing::error!(error = %e, outcome = label, "settling the job failed; lease recovery will take it back"),
+        Ok(None) => tracing::warn!(
+            outcome = label,
+            duration_ms,
+            "attempt no longer owned the job; outcome dropped"
+        ),
+        Err(e) => {
+            tracing::error!(error = %e, outcome = label, "settling the job failed; lease recovery will take it back")
+        }
     }
 }
 
@@ -233,7 +289,11 @@ async fn heartbeat_loop(state: AppState, job: JobRow, signal: StopSignal) {
     loop {
         tick.tick().await;
         let (id, attempt) = (job.id.clone(), job.attempt);
-        match state.db.run(move |c| store::heartbeat(c, &id, attempt)).await {
+        match state
+            .db
+            .run(move |c| store::heartbeat(c, &id, attempt))
+            .await
+        {
             Ok(None) => {
                 signal.stop(StopReason::LeaseLost);
                 return;

@@ -50,7 +50,11 @@ impl JobsEnv {
     /// A server running `fixture` for `node_check` jobs, with the local node registered.
     pub async fn start(fixture: &str, env: &[(&str, &str)]) -> JobsEnv {
         let ansible = ansible_with(fixture);
-        let dir = ansible.path().join("ansible").to_string_lossy().into_owned();
+        let dir = ansible
+            .path()
+            .join("ansible")
+            .to_string_lossy()
+            .into_owned();
         let mut all: Vec<(&str, &str)> = vec![("PRESSLUFT_ANSIBLE_DIR", dir.as_str())];
         all.extend_from_slice(env);
         let server = TestServer::start_with(&all);
@@ -59,7 +63,13 @@ impl JobsEnv {
             .register_node(&node_req("local", "127.0.0.1", 22, None, true))
             .await
             .expect("register local node");
-        JobsEnv { server, client, local_node: local.id, _ansible: ansible, scratch: tempfile::tempdir().expect("tempdir") }
+        JobsEnv {
+            server,
+            client,
+            local_node: local.id,
+            _ansible: ansible,
+            scratch: tempfile::tempdir().expect("tempdir"),
+        }
     }
 
     pub fn db(&self) -> Db {
@@ -67,20 +77,35 @@ impl JobsEnv {
     }
 
     pub async fn site(&self, slug: &str) -> String {
-        let req = RegisterSite { id: None, name: format!("Site {slug}"), slug: slug.to_string() };
-        self.client.register_site(&req).await.expect("register site").id
+        let req = RegisterSite {
+            id: None,
+            name: format!("Site {slug}"),
+            slug: slug.to_string(),
+        };
+        self.client
+            .register_site(&req)
+            .await
+            .expect("register site")
+            .id
     }
 
     pub async fn ssh_node(&self, name: &str, port: u16, key: Option<&Path>) -> String {
         let req = node_req(name, "127.0.0.1", port, key, false);
-        self.client.register_node(&req).await.expect("register ssh node").id
+        self.client
+            .register_node(&req)
+            .await
+            .expect("register ssh node")
+            .id
     }
 
     /// Enqueues `jobs` in one transaction; returns their ids.
     pub fn enqueue_all(&self, jobs: Vec<NewJob>) -> Vec<String> {
         let db = self.db();
         let mut conn = db.conn().expect("conn");
-        tx_sync(&mut conn, |tx| jobs.into_iter().map(|j| enqueue(tx, j)).collect()).expect("enqueue")
+        tx_sync(&mut conn, |tx| {
+            jobs.into_iter().map(|j| enqueue(tx, j)).collect()
+        })
+        .expect("enqueue")
     }
 
     /// Enqueues a job that is not due before 2999 (it stays queued).
@@ -89,7 +114,10 @@ impl JobsEnv {
         let mut conn = db.conn().expect("conn");
         tx_sync(&mut conn, |tx| {
             let id = enqueue(tx, job)?;
-            tx.execute("UPDATE jobs SET run_after = '2999-01-01T00:00:00Z' WHERE id = ?1", [&id])?;
+            tx.execute(
+                "UPDATE jobs SET run_after = '2999-01-01T00:00:00Z' WHERE id = ?1",
+                [&id],
+            )?;
             Ok(id)
         })
         .expect("enqueue")
@@ -110,7 +138,10 @@ impl JobsEnv {
                 if cond(&job) {
                     return job;
                 }
-                assert!(std::time::Instant::now() < deadline, "timed out waiting for {what}: {job:?}");
+                assert!(
+                    std::time::Instant::now() < deadline,
+                    "timed out waiting for {what}: {job:?}"
+                );
             }
             tokio::time::sleep(Duration::from_millis(100)).await;
         }
@@ -124,13 +155,21 @@ impl JobsEnv {
     pub fn result_json(&self, id: &str) -> Option<Value> {
         let conn = self.db().conn().expect("conn");
         let text: Option<String> = conn
-            .query_row("SELECT result_json FROM jobs WHERE id = ?1", [id], |r| r.get(0))
+            .query_row("SELECT result_json FROM jobs WHERE id = ?1", [id], |r| {
+                r.get(0)
+            })
             .expect("job row");
         text.map(|t| serde_json::from_str(&t).expect("json"))
     }
 }
 
-pub fn node_req(name: &str, host: &str, port: u16, key: Option<&Path>, is_local: bool) -> RegisterNode {
+pub fn node_req(
+    name: &str,
+    host: &str,
+    port: u16,
+    key: Option<&Path>,
+    is_local: bool,
+) -> RegisterNode {
     RegisterNode {
         id: None,
         name: name.to_string(),
@@ -163,7 +202,9 @@ pub fn pids_running(argv: &[&str]) -> Vec<u32> {
         .map(|d| {
             d.flatten()
                 .filter_map(|e| e.file_name().to_str()?.parse::<u32>().ok())
-                .filter(|pid| std::fs::read(format!("/proc/{pid}/cmdline")).is_ok_and(|c| c == want))
+                .filter(|pid| {
+                    std::fs::read(format!("/proc/{pid}/cmdline")).is_ok_and(|c| c == want)
+                })
                 .collect()
         })
         .unwrap_or_default()

@@ -25,8 +25,18 @@ impl JobHandler for BackupCleanup {
 async fn run(ctx: &JobContext) -> Result<Value, JobFailure> {
     let internal = |e: crate::error::AppError| JobFailure::internal(&ctx.job.id, &e);
     let seq = ctx.step_start("expire backups").await?;
-    let expired = ctx.state.db.run(|c| tx_sync(c, expire)).await.map_err(internal)?;
-    ctx.step_finish(seq, StepStatus::Succeeded, Some(format!("{expired} backup(s) expired"))).await?;
+    let expired = ctx
+        .state
+        .db
+        .run(|c| tx_sync(c, expire))
+        .await
+        .map_err(internal)?;
+    ctx.step_finish(
+        seq,
+        StepStatus::Succeeded,
+        Some(format!("{expired} backup(s) expired")),
+    )
+    .await?;
 
     let seq = ctx.step_start("delete expired artifacts").await?;
     let paths: Vec<String> = ctx
@@ -44,9 +54,16 @@ async fn run(ctx: &JobContext) -> Result<Value, JobFailure> {
     let store = ctx.state.config.backup_dir.clone();
     let (deleted, refused) = tokio::task::spawn_blocking(move || delete_artifacts(&store, &paths))
         .await
-        .map_err(|e| JobFailure::new("JOB_INTERNAL_ERROR", format!("artifact deletion task: {e}"), true))?;
+        .map_err(|e| {
+            JobFailure::new(
+                "JOB_INTERNAL_ERROR",
+                format!("artifact deletion task: {e}"),
+                true,
+            )
+        })?;
     let detail = format!("{deleted} file(s) deleted, {refused} path(s) outside the store refused");
-    ctx.step_finish(seq, StepStatus::Succeeded, Some(detail)).await?;
+    ctx.step_finish(seq, StepStatus::Succeeded, Some(detail))
+        .await?;
     Ok(json!({ "expired": expired, "files_deleted": deleted, "paths_refused": refused }))
 }
 
@@ -69,7 +86,11 @@ fn resolve(store: &Path, storage_path: &str) -> Option<PathBuf> {
     if p.components().any(|c| matches!(c, Component::ParentDir)) {
         return None;
     }
-    let full = if p.is_absolute() { p.to_path_buf() } else { store.join(p) };
+    let full = if p.is_absolute() {
+        p.to_path_buf()
+    } else {
+        store.join(p)
+    };
     (full.starts_with(store) && full != store).then_some(full)
 }
 
@@ -84,7 +105,9 @@ fn delete_artifacts(store: &Path, paths: &[String]) -> (usize, usize) {
         match std::fs::symlink_metadata(&path) {
             Ok(m) if m.is_file() => match std::fs::remove_file(&path) {
                 Ok(()) => deleted += 1,
-                Err(e) => tracing::warn!(path = %path.display(), error = %e, "cannot delete expired backup"),
+                Err(e) => {
+                    tracing::warn!(path = %path.display(), error = %e, "cannot delete expired backup")
+                }
             },
             _ => {}
         }
@@ -100,7 +123,10 @@ mod tests {
     #[test]
     fn only_paths_inside_the_store_are_deleted() {
         let store = Path::new("/data/backups");
-        assert_eq!(resolve(store, "a/b.tar.zst").unwrap(), Path::new("/data/backups/a/b.tar.zst"));
+        assert_eq!(
+            resolve(store, "a/b.tar.zst").unwrap(),
+            Path::new("/data/backups/a/b.tar.zst")
+        );
         assert!(resolve(store, "/data/backups/x.tar.zst").is_some());
         assert!(resolve(store, "/etc/passwd").is_none());
         assert!(resolve(store, "../x").is_none());

@@ -2,9 +2,9 @@
 //! Python, free disk) and keeps the node's status in line: `unreachable` when it cannot be
 //! reached, back to `active` when a check succeeds.
 
+use crate::error::AppError;
 use crate::jobs::handler::{BoxFuture, JobContext, JobFailure, JobHandler, Settlement};
 use crate::jobs::store::JobRow;
-use crate::error::AppError;
 use pressluft_common::JobType;
 use rusqlite::{params, Transaction};
 use serde_json::Value;
@@ -30,13 +30,20 @@ impl JobHandler for NodeCheck {
         })
     }
 
-    fn settle(&self, tx: &Transaction<'_>, job: &JobRow, outcome: &Settlement<'_>) -> Result<(), AppError> {
+    fn settle(
+        &self,
+        tx: &Transaction<'_>,
+        job: &JobRow,
+        outcome: &Settlement<'_>,
+    ) -> Result<(), AppError> {
         let Some(node_id) = &job.node_id else {
             return Ok(());
         };
         let (from, to) = match outcome {
             Settlement::Succeeded { .. } => ("unreachable", "active"),
-            Settlement::Failed { failure } if failure.code == "ANSIBLE_HOST_UNREACHABLE" => ("active", "unreachable"),
+            Settlement::Failed { failure } if failure.code == "ANSIBLE_HOST_UNREACHABLE" => {
+                ("active", "unreachable")
+            }
             _ => return Ok(()),
         };
         tx.execute(

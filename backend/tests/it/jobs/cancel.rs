@@ -9,7 +9,9 @@ fn audit_rows(env: &JobsEnv, job_id: &str) -> Vec<(Option<String>, String)> {
     let mut stmt = conn
         .prepare("SELECT user_id, result FROM audit_logs WHERE action = 'job.cancel' AND resource_id = ?1 ORDER BY id")
         .expect("prepare");
-    let rows = stmt.query_map([job_id], |r| Ok((r.get(0)?, r.get(1)?))).expect("query");
+    let rows = stmt
+        .query_map([job_id], |r| Ok((r.get(0)?, r.get(1)?)))
+        .expect("query");
     rows.map(|r| r.expect("row")).collect()
 }
 
@@ -33,9 +35,16 @@ async fn a_queued_job_is_cancelled_at_once_and_audited() {
 #[tokio::test]
 async fn a_running_job_is_stopped_with_its_processes_then_a_second_cancel_is_409() {
     let env = JobsEnv::start("sleep.yml", &[]).await;
-    let id = env.enqueue(node_check(&env.local_node, None, json!({"sleep_secs": 972}), 3));
+    let id = env.enqueue(node_check(
+        &env.local_node,
+        None,
+        json!({"sleep_secs": 972}),
+        3,
+    ));
     env.wait_for(&id, "the hang step running", |j| {
-        j.steps.iter().any(|s| s.name == "hang" && s.status == StepStatus::Running)
+        j.steps
+            .iter()
+            .any(|s| s.name == "hang" && s.status == StepStatus::Running)
     })
     .await;
     crate::support::eventually(super::JOB_WAIT, "sleep 972 started", || async {
@@ -49,7 +58,10 @@ async fn a_running_job_is_stopped_with_its_processes_then_a_second_cancel_is_409
     assert_eq!(job.status, JobStatus::Cancelled, "{job:?}");
     assert_eq!(job.attempt_count, 1, "a cancelled job is not retried");
     assert_eq!(job.steps[0].status, StepStatus::Failed);
-    assert!(pids_running(&["sleep", "972"]).is_empty(), "the playbook's sleep survived the cancel");
+    assert!(
+        pids_running(&["sleep", "972"]).is_empty(),
+        "the playbook's sleep survived the cancel"
+    );
 
     match env.client.cancel_job(&id).await {
         Err(ClientError::Api { status, code, .. }) => {
@@ -59,9 +71,14 @@ async fn a_running_job_is_stopped_with_its_processes_then_a_second_cancel_is_409
     }
     let missing = uuid::Uuid::new_v4().to_string();
     match env.client.cancel_job(&missing).await {
-        Err(ClientError::Api { status, code, .. }) => assert_eq!((status, code.as_str()), (404, "job_not_found")),
+        Err(ClientError::Api { status, code, .. }) => {
+            assert_eq!((status, code.as_str()), (404, "job_not_found"))
+        }
         other => panic!("expected 404, got {other:?}"),
     }
     let audit = audit_rows(&env, &id);
-    assert_eq!(audit.iter().map(|a| a.1.as_str()).collect::<Vec<_>>(), ["success", "denied"]);
+    assert_eq!(
+        audit.iter().map(|a| a.1.as_str()).collect::<Vec<_>>(),
+        ["success", "denied"]
+    );
 }

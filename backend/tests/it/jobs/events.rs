@@ -17,7 +17,11 @@ async fn collect(env: &JobsEnv, id: &str, last: Option<i64>) -> Vec<JobEvent> {
 
 fn describe(ev: &JobEvent) -> String {
     match ev {
-        JobEvent::Status { status, attempt_count, .. } => format!("status {status} {attempt_count}"),
+        JobEvent::Status {
+            status,
+            attempt_count,
+            ..
+        } => format!("status {status} {attempt_count}"),
         JobEvent::Step { step, .. } => format!("step {} {}", step.name, step.status),
     }
 }
@@ -26,10 +30,19 @@ fn describe(ev: &JobEvent) -> String {
 async fn event_stream_delivers_every_step_and_status_in_order_and_replays_after_last_event_id() {
     let env = JobsEnv::start("ok.yml", &[]).await;
     let stamps = env.scratch("s.txt");
-    let id = env.enqueue(node_check(&env.local_node, None, json!({"stamp_file": stamps, "hold_secs": 1}), 3));
+    let id = env.enqueue(node_check(
+        &env.local_node,
+        None,
+        json!({"stamp_file": stamps, "hold_secs": 1}),
+        3,
+    ));
     let live = collect(&env, &id, None).await;
     let seqs: Vec<i64> = live.iter().map(JobEvent::seq).collect();
-    assert_eq!(seqs, (1..=live.len() as i64).collect::<Vec<_>>(), "contiguous seqs from 1");
+    assert_eq!(
+        seqs,
+        (1..=live.len() as i64).collect::<Vec<_>>(),
+        "contiguous seqs from 1"
+    );
     let seen: Vec<String> = live.iter().map(describe).collect();
     assert_eq!(
         seen,
@@ -44,7 +57,9 @@ async fn event_stream_delivers_every_step_and_status_in_order_and_replays_after_
         ],
         "{seen:#?}"
     );
-    assert!(matches!(&live[3], JobEvent::Step { step, .. } if step.status == StepStatus::Succeeded && step.finished_at.is_some()));
+    assert!(
+        matches!(&live[3], JobEvent::Step { step, .. } if step.status == StepStatus::Succeeded && step.finished_at.is_some())
+    );
 
     let replay = collect(&env, &id, Some(3)).await;
     assert_eq!(replay, live[3..].to_vec(), "replay after Last-Event-ID 3");

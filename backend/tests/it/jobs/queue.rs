@@ -44,11 +44,23 @@ async fn jobs_of_one_site_never_overlap_while_other_sites_on_other_nodes_do() {
     }
     let iv = intervals(&stamps);
     let (a1, a2, b1) = (iv["a1"], iv["a2"], iv["b1"]);
-    assert!(a1.1 <= a2.0 || a2.1 <= a1.0, "jobs of one site overlapped: {a1:?} {a2:?}");
-    assert!(b1.1 <= a2.0 || a2.1 <= b1.0, "jobs of one node overlapped: {b1:?} {a2:?}");
-    assert!(a1.0 < b1.1 && b1.0 < a1.1, "jobs of other sites on other nodes ran one after the other: {a1:?} {b1:?}");
+    assert!(
+        a1.1 <= a2.0 || a2.1 <= a1.0,
+        "jobs of one site overlapped: {a1:?} {a2:?}"
+    );
+    assert!(
+        b1.1 <= a2.0 || a2.1 <= b1.0,
+        "jobs of one node overlapped: {b1:?} {a2:?}"
+    );
+    assert!(
+        a1.0 < b1.1 && b1.0 < a1.1,
+        "jobs of other sites on other nodes ran one after the other: {a1:?} {b1:?}"
+    );
     let known_hosts = env.server.data_dir.join("known_hosts");
-    assert!(std::fs::read_to_string(known_hosts).is_ok_and(|k| !k.is_empty()), "host key pinned");
+    assert!(
+        std::fs::read_to_string(known_hosts).is_ok_and(|k| !k.is_empty()),
+        "host key pinned"
+    );
 }
 
 #[tokio::test]
@@ -57,14 +69,25 @@ async fn claim_takes_the_oldest_job_first() {
     let stamps = env.scratch("order.txt");
     let jobs = ["j1", "j2", "j3"]
         .iter()
-        .map(|l| node_check(&env.local_node, None, json!({"stamp_file": stamps, "label": l}), 1))
+        .map(|l| {
+            node_check(
+                &env.local_node,
+                None,
+                json!({"stamp_file": stamps, "label": l}),
+                1,
+            )
+        })
         .collect();
     let ids = env.enqueue_all(jobs);
     for id in &ids {
         env.wait(id).await;
     }
     let text = std::fs::read_to_string(&stamps).expect("stamps");
-    let starts: Vec<&str> = text.lines().filter(|l| l.contains(" start ")).map(|l| &l[..2]).collect();
+    let starts: Vec<&str> = text
+        .lines()
+        .filter(|l| l.contains(" start "))
+        .map(|l| &l[..2])
+        .collect();
     assert_eq!(starts, ["j1", "j2", "j3"]);
 }
 
@@ -73,14 +96,24 @@ async fn a_retried_job_waits_for_its_backoff() {
     let env = JobsEnv::start("fail.yml", &[("PRESSLUFT_RETRY_BACKOFF_MS", "3000")]).await;
     let id = env.enqueue(node_check(&env.local_node, None, json!({}), 2));
     let queued = env
-        .wait_for(&id, "attempt 1 failed and re-queued", |j| j.status == JobStatus::Queued && j.attempt_count == 1)
+        .wait_for(&id, "attempt 1 failed and re-queued", |j| {
+            j.status == JobStatus::Queued && j.attempt_count == 1
+        })
         .await;
     let since = Instant::now();
-    assert_eq!(queued.error_code.as_deref(), Some("ANSIBLE_HOST_FAILED"), "the error is kept while queued");
+    assert_eq!(
+        queued.error_code.as_deref(),
+        Some("ANSIBLE_HOST_FAILED"),
+        "the error is kept while queued"
+    );
     assert!(queued.run_after.is_some());
-    env.wait_for(&id, "attempt 2 started", |j| j.attempt_count == 2).await;
+    env.wait_for(&id, "attempt 2 started", |j| j.attempt_count == 2)
+        .await;
     let waited = since.elapsed();
-    assert!(waited >= Duration::from_millis(1500), "retried after {waited:?}, before its backoff");
+    assert!(
+        waited >= Duration::from_millis(1500),
+        "retried after {waited:?}, before its backoff"
+    );
     let job = env.wait(&id).await;
     assert_eq!((job.status, job.attempt_count), (JobStatus::Failed, 2));
 }

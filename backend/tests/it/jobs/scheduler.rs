@@ -29,14 +29,26 @@ async fn cleanup_jobs(env: &JobsEnv) -> Vec<Job> {
 #[tokio::test]
 async fn scheduler_enqueues_backup_cleanup_periodically_and_never_two_at_once() {
     let env = JobsEnv::start("ok.yml", &[("PRESSLUFT_CLEANUP_INTERVAL_SECS", "1")]).await;
-    eventually(Duration::from_secs(30), "two scheduled cleanups succeeded", || async {
-        cleanup_jobs(&env).await.iter().filter(|j| j.status == JobStatus::Succeeded).count() >= 2
-    })
+    eventually(
+        Duration::from_secs(30),
+        "two scheduled cleanups succeeded",
+        || async {
+            cleanup_jobs(&env)
+                .await
+                .iter()
+                .filter(|j| j.status == JobStatus::Succeeded)
+                .count()
+                >= 2
+        },
+    )
     .await;
     let jobs = cleanup_jobs(&env).await;
     for pair in jobs.windows(2) {
         let prev_end = pair[0].finished_at.clone().unwrap_or_default();
-        assert!(pair[1].created_at >= prev_end, "a cleanup was queued while another was active: {pair:?}");
+        assert!(
+            pair[1].created_at >= prev_end,
+            "a cleanup was queued while another was active: {pair:?}"
+        );
     }
     // A blocked (not yet due) cleanup keeps the scheduler from adding another.
     let conn = env.db().conn().expect("conn");
@@ -56,7 +68,11 @@ async fn scheduler_enqueues_backup_cleanup_periodically_and_never_two_at_once() 
 async fn backup_cleanup_expires_old_backups_but_keeps_the_newest_of_each_environment() {
     let env = JobsEnv::start("ok.yml", &[("PRESSLUFT_CLEANUP_INTERVAL_SECS", "3600")]).await;
     let site = env.site("gamma").await;
-    let envr = env.client.register_environment(&site, &register_env(&env.local_node, "prod")).await.expect("env");
+    let envr = env
+        .client
+        .register_environment(&site, &register_env(&env.local_node, "prod"))
+        .await
+        .expect("env");
     let store = env.server.data_dir.join("backups");
     std::fs::create_dir_all(&store).expect("store");
     let conn = env.db().conn().expect("conn");
@@ -81,18 +97,27 @@ async fn backup_cleanup_expires_old_backups_but_keeps_the_newest_of_each_environ
         .expect("backup row");
     }
     // The newest backup (b2) is also past retention: it must stay.
-    conn.execute("UPDATE backups SET retention_until = '2000-01-01T00:00:00Z'", []).expect("age all");
+    conn.execute(
+        "UPDATE backups SET retention_until = '2000-01-01T00:00:00Z'",
+        [],
+    )
+    .expect("age all");
     let id = env.enqueue(cleanup_job());
     let job = env.wait(&id).await;
     assert_eq!(job.status, JobStatus::Succeeded, "{job:?}");
     assert_eq!(job.steps.len(), 2);
     assert_eq!(env.result_json(&id).expect("result")["expired"], 2);
     let statuses: Vec<String> = {
-        let mut stmt = conn.prepare("SELECT status FROM backups ORDER BY created_at").expect("prepare");
+        let mut stmt = conn
+            .prepare("SELECT status FROM backups ORDER BY created_at")
+            .expect("prepare");
         let rows = stmt.query_map([], |r| r.get(0)).expect("query");
         rows.map(|r| r.expect("row")).collect()
     };
     assert_eq!(statuses, ["expired", "expired", "completed"]);
-    assert!(!files[0].exists() && !files[1].exists(), "expired artifacts are deleted");
+    assert!(
+        !files[0].exists() && !files[1].exists(),
+        "expired artifacts are deleted"
+    );
     assert!(files[2].exists(), "the newest backup's artifact is kept");
 }

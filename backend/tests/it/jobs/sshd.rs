@@ -28,7 +28,8 @@ impl Sshd {
         let d = dir.path();
         keygen(&d.join("host_key"));
         keygen(&d.join("client_key"));
-        std::fs::copy(d.join("client_key.pub"), d.join("authorized_keys")).expect("authorized_keys");
+        std::fs::copy(d.join("client_key.pub"), d.join("authorized_keys"))
+            .expect("authorized_keys");
         let port = std::net::TcpListener::bind("127.0.0.1:0")
             .and_then(|l| l.local_addr())
             .expect("free port")
@@ -54,10 +55,18 @@ impl Sshd {
             .expect("start sshd");
         let deadline = Instant::now() + Duration::from_secs(10);
         while TcpStream::connect(("127.0.0.1", port)).is_err() {
-            assert!(Instant::now() < deadline, "sshd did not start on port {port}");
+            assert!(
+                Instant::now() < deadline,
+                "sshd did not start on port {port}"
+            );
             std::thread::sleep(Duration::from_millis(50));
         }
-        Sshd { child, port, key: d.join("client_key"), _dir: dir }
+        Sshd {
+            child,
+            port,
+            key: d.join("client_key"),
+            _dir: dir,
+        }
     }
 }
 
