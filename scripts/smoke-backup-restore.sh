@@ -35,7 +35,10 @@ printf '%s\n' "$PASSWORD" | "$SERVER" admin create --email "$EMAIL" --data-dir "
 "$SERVER" serve --listen "127.0.0.1:$PORT" --data-dir "$DATA" --poll-ms 200 \
   --retry-backoff-ms 200,400,600 >"$WORK/server.log" 2>&1 &
 SERVER_PID=$!
-for _ in $(seq 1 100); do curl -fsS -o /dev/null "$URL/api/metrics" 2>/dev/null; [ $? -ne 7 ] && break; sleep 0.1; done
+for _ in $(seq 1 100); do
+  [ "$(curl -s -o /dev/null -w '%{http_code}' "$URL/api/metrics" || true)" = 401 ] && break
+  sleep 0.1
+done
 TOKEN=$(curl -fsS -D - -o /dev/null -H 'Content-Type: application/json' \
   -d "{\"email\":\"$EMAIL\",\"password\":\"$PASSWORD\"}" "$URL/api/login" \
   | sed -n 's/^[Ss]et-[Cc]ookie: session_token=\([^;]*\).*/\1/p' | tr -d '\r')

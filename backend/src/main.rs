@@ -145,6 +145,7 @@ impl Tuning {
 fn main() -> ExitCode {
     tracing_subscriber::fmt()
         .with_target(false)
+        .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr()) && std::env::var_os("NO_COLOR").is_none())
         .with_writer(std::io::stderr)
         .init();
     let cli = Cli::parse();

@@ -1,3 +1,7 @@
-//! Backups: creation requests, the `backup_create` job, storage and retention.
+//! Backups: creation requests, the `backup_create` job, the local store and retention.
 
 pub mod handlers;
+pub mod job;
+pub mod service;
+pub mod store;
+pub mod target;

@@ -118,8 +118,8 @@ pub fn registry() -> Registry {
     let handlers: Vec<Arc<dyn JobHandler>> = vec![
         Arc::new(kinds::node_check::NodeCheck),
         Arc::new(kinds::backup_cleanup::BackupCleanup),
-        // BackupCreate (backups/) registers here.
-        // EnvRestore (restore/) registers here.
+        Arc::new(crate::backups::job::BackupCreate),
+        Arc::new(crate::restore::job::EnvRestore),
     ];
     handlers.into_iter().map(|h| (h.job_type(), h)).collect()
 }
