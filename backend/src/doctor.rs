@@ -141,8 +141,7 @@ async fn check_store(r: &mut Report, backup_dir: &Path) {
         Err(e) => {
             let fix = match store {
                 BackupStore::Local(_) => {
-                    "the directory (--backup-dir / PRESSLUFT_BACKUP_DIR) must be a directory \
-                     writable by the server's user, on a disk with free space"
+                    "fix the directory or use another (--backup-dir / PRESSLUFT_BACKUP_DIR)"
                 }
                 BackupStore::S3(_) => {
                     "check PRESSLUFT_S3_ENDPOINT, PRESSLUFT_S3_BUCKET and the access keys \

@@ -6,4 +6,5 @@ mod contract;
 mod doctor;
 mod jobs;
 mod s3;
+mod node;
 mod support;
