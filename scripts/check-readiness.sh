@@ -46,11 +46,19 @@ for p in sources:
     emitted_api |= set(re.findall(r'AppError::new\([^,]+,\s*"([a-z_]+)"', text))
 for c in sorted(emitted_api - api_codes):
     problems.append(f"API error code {c} is emitted by the code but not listed in error.rs API_ERROR_CODES")
-job_re = re.compile(r'\b((?:ANSIBLE|JOB|BACKUP|RESTORE|ARTIFACT)_[A-Z][A-Z_]*[A-Z])\b')
+# Job error codes: string literals in Rust, any mention in playbooks.
+prefixes = "ANSIBLE|JOB|BACKUP|RESTORE|ARTIFACT|STORAGE|NODE"
+rust_re = re.compile(r'"((?:%s)_[A-Z][A-Z_]*[A-Z])"' % prefixes)
+yml_re = re.compile(r'\b((?:%s)_[A-Z][A-Z_]*[A-Z])\b' % prefixes)
 job_codes = set()
-for p in sources + list((repo / "ansible").rglob("*.yml")):
-    for c in job_re.findall(p.read_text()):
-        job_codes.add(c)
+env_names = set()
+for p in sources:
+    text = p.read_text()
+    job_codes |= set(rust_re.findall(text))
+    env_names |= set(re.findall(r'\.env(?:_remove)?\(\s*"([A-Z_]+)"', text))
+for p in (repo / "ansible").rglob("*.yml"):
+    job_codes |= set(yml_re.findall(p.read_text()))
+job_codes -= env_names
 for c in sorted((api_codes | emitted_api | job_codes) - documented):
     problems.append(f"error code {c} is not documented in docs/error-codes.md")
 enum = set()

@@ -14,9 +14,12 @@ use serde_json::{json, Value};
 
 pub struct EnvRestore;
 
-/// Playbook result codes that another attempt may fix.
-fn retryable(code: &str) -> bool {
-    matches!(code, "RESTORE_DB_IMPORT_FAILED")
+/// Playbook result codes that another attempt may fix: none — every restore failure is
+/// deterministic for its backup (a dump that fails to import fails again), and a half-done
+/// restore is rolled back before the job fails. Unreachable nodes and timeouts are retried by
+/// the runner.
+fn retryable(_code: &str) -> bool {
+    false
 }
 
 impl JobHandler for EnvRestore {
