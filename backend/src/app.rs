@@ -15,6 +15,8 @@ pub struct AppState {
     pub config: Arc<Config>,
     pub jobs: JobsHandle,
     pub shutdown: CancellationToken,
+    /// The backup store (local directory or S3).
+    pub storage: Arc<crate::storage::BackupStore>,
 }
 
 impl AppState {
@@ -24,11 +26,15 @@ impl AppState {
             create_private_dir(dir)?;
         }
         let db = Db::open(&config.db_path())?;
+        let storage = crate::storage::BackupStore::from_config(&config.storage)
+            .map_err(|e| AppError::internal(format!("backup store: {}: {e}", e.code())))?;
+        tracing::info!(store = %storage.describe(), "backup store");
         Ok(AppState {
             db,
             config: Arc::new(config),
             jobs: JobsHandle::new(),
             shutdown,
+            storage: Arc::new(storage),
         })
     }
 }

@@ -28,6 +28,8 @@ pub struct Config {
     pub retention_days: i64,
     pub cleanup_interval: Duration,
     pub cookie_secure: bool,
+    /// Where backup artifacts are stored (local directory by default, or S3).
+    pub storage: crate::storage::StorageConfig,
 }
 
 impl std::fmt::Debug for Config {
@@ -40,6 +42,7 @@ impl std::fmt::Debug for Config {
             .field("workers", &self.workers)
             .field("job_timeout", &self.job_timeout)
             .field("retention_days", &self.retention_days)
+            .field("storage", &self.storage)
             .finish_non_exhaustive()
     }
 }
@@ -48,9 +51,10 @@ impl Config {
     /// Defaults for a data dir; every field can be overridden by flags / environment.
     pub fn with_data_dir(data_dir: PathBuf) -> Config {
         let repo = default_repo_dir();
+        let backups = data_dir.join("backups");
         Config {
             listen: SocketAddr::from(([127, 0, 0, 1], 8080)),
-            backup_dir: data_dir.join("backups"),
+            backup_dir: backups.clone(),
             data_dir,
             ansible_dir: repo.join("ansible"),
             ansible_playbook: PathBuf::from("ansible-playbook"),
@@ -68,6 +72,7 @@ impl Config {
             retention_days: 30,
             cleanup_interval: Duration::from_secs(6 * 3600),
             cookie_secure: false,
+            storage: crate::storage::StorageConfig::Local { root: backups },
         }
     }
 

@@ -145,7 +145,10 @@ impl Tuning {
 fn main() -> ExitCode {
     tracing_subscriber::fmt()
         .with_target(false)
-        .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr()) && std::env::var_os("NO_COLOR").is_none())
+        .with_ansi(
+            std::io::IsTerminal::is_terminal(&std::io::stderr())
+                && std::env::var_os("NO_COLOR").is_none(),
+        )
         .with_writer(std::io::stderr)
         .init();
     let cli = Cli::parse();
@@ -178,6 +181,9 @@ async fn run(cli: Cli) -> Result<(), String> {
             if let Some(dir) = backup_dir {
                 config.backup_dir = dir;
             }
+            config.storage =
+                pressluft_backend::storage::StorageConfig::from_env(&config.backup_dir)
+                    .map_err(|e| format!("{}: {e}", e.code()))?;
             let shutdown = CancellationToken::new();
             let state = AppState::open(config, shutdown.clone()).map_err(|e| e.to_string())?;
             let listener = tokio::net::TcpListener::bind(listen)

@@ -9,7 +9,10 @@ use axum::Extension;
 use pressluft_common::{Backup, CreateBackupRequest, JobAccepted};
 
 /// Backups of an environment, newest first.
-pub async fn list(State(state): State<AppState>, Id(id): Id) -> Result<Json<Vec<Backup>>, AppError> {
+pub async fn list(
+    State(state): State<AppState>,
+    Id(id): Id,
+) -> Result<Json<Vec<Backup>>, AppError> {
     let backups = state
         .db
         .run(move |conn| {

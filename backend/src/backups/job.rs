@@ -7,10 +7,10 @@ use crate::backups::target;
 use crate::error::AppError;
 use crate::jobs::handler::{BoxFuture, JobContext, JobFailure, JobHandler, Settlement};
 use crate::jobs::store::JobRow;
-use pressluft_common::{Backup, BackupStatus, JobType, StepStatus};
+use pressluft_common::{Backup, BackupStatus, JobType, StepStatus, StorageType};
 use rusqlite::Transaction;
 use serde_json::{json, Value};
-use std::path::Path;
+use std::path::{Path, PathBuf};
 
 pub struct BackupCreate;
 
@@ -100,7 +100,11 @@ impl JobHandler for BackupCreate {
 }
 
 /// Records `completed` with the checksum and size measured on the stored object.
-pub fn complete_from_result(tx: &Transaction<'_>, id: &str, result: &Value) -> Result<(), AppError> {
+pub fn complete_from_result(
+    tx: &Transaction<'_>,
+    id: &str,
+    result: &Value,
+) -> Result<(), AppError> {
     let checksum = result["checksum"].as_str().unwrap_or_default();
     let size = result["size_bytes"].as_u64();
     match size {
@@ -118,12 +122,38 @@ pub fn complete_from_result(tx: &Transaction<'_>, id: &str, result: &Value) -> R
     }
 }
 
+/// Local file the packer writes: the store's own file for the local store, a staging file for
+/// S3 (uploaded, verified remotely, then removed).
+pub fn packed_path(ctx: &JobContext, backup: &Backup) -> PathBuf {
+    match backup.storage_type {
+        StorageType::Local => PathBuf::from(&backup.storage_path),
+        StorageType::S3 => s3_staging_path(ctx, &backup.id),
+    }
+}
+
+fn s3_staging_path(ctx: &JobContext, backup_id: &str) -> PathBuf {
+    ctx.state
+        .config
+        .backup_dir
+        .join(".s3-staging")
+        .join(format!("{backup_id}.tar.zst"))
+}
+
+fn storage_failure(e: &crate::storage::StorageError) -> JobFailure {
+    JobFailure::new(
+        "BACKUP_STORAGE_FAILED",
+        format!("{}: {e}", e.code()),
+        e.retryable(),
+    )
+}
+
 /// Runs the backup playbook for the (pending) backup `backup_id` and verifies the stored object.
 /// Used by `backup_create` and by `env_restore` for its pre-restore checkpoint.
 pub async fn produce(ctx: &JobContext, backup_id: &str) -> Result<Produced, JobFailure> {
     let (backup, t) = load(ctx, backup_id).await?;
+    let packed = packed_path(ctx, &backup);
     // An earlier attempt may have left its object: start clean (idempotent re-run).
-    remove_if_exists(Path::new(&backup.storage_path));
+    remove_if_exists(&packed);
     let vars = json!({
         "job_id": ctx.job.id,
         "backup_id": backup.id,
@@ -133,30 +163,74 @@ pub async fn produce(ctx: &JobContext, backup_id: &str) -> Result<Produced, JobF
         "env_root": t.files_root,
         "db_name": t.db_name,
         "artifact_bin": ctx.state.config.artifact_bin,
-        "artifact_path": backup.storage_path,
+        "artifact_path": packed,
     });
     let outcome = ctx.run_playbook("backup-create.yml", vars).await?;
-    let reported_sha = outcome.result["sha256"].as_str().unwrap_or_default().to_string();
+    let reported_sha = outcome.result["sha256"]
+        .as_str()
+        .unwrap_or_default()
+        .to_string();
     let reported_size = outcome.result["size_bytes"].as_u64().unwrap_or(0);
 
-    let seq = ctx.step_start("verify stored object").await?;
-    let path = backup.storage_path.clone();
-    let measured = tokio::task::spawn_blocking(move || pressluft_artifact::hash_file(&path)).await;
-    let (sha, size) = match measured {
-        Ok(Ok(v)) => v,
-        Ok(Err(e)) => {
-            let detail = format!("the stored object cannot be read back: {e}");
-            ctx.step_finish(seq, StepStatus::Failed, Some(detail.clone())).await?;
-            return Err(JobFailure::new("BACKUP_VERIFY_FAILED", format!("{detail}; check the backup store and retry"), true));
+    if backup.storage_type == StorageType::S3 {
+        let seq = ctx.step_start("upload to store").await?;
+        let put = ctx
+            .state
+            .storage
+            .put_file(&packed, &backup.storage_path)
+            .await;
+        remove_if_exists(&packed);
+        if let Err(e) = put {
+            let f = storage_failure(&e);
+            ctx.step_finish(seq, StepStatus::Failed, Some(f.message.clone()))
+                .await?;
+            return Err(f);
         }
-        Err(e) => return Err(JobFailure::new("JOB_INTERNAL_ERROR", format!("hash task failed: {e}"), true)),
+        let detail = format!(
+            "{} to {}",
+            crate::restore::checks::human(reported_size),
+            ctx.state.storage.describe()
+        );
+        ctx.step_finish(seq, StepStatus::Succeeded, Some(detail))
+            .await?;
+    }
+
+    let seq = ctx.step_start("verify stored object").await?;
+    let measured = match backup.storage_type {
+        StorageType::Local => {
+            let path = packed.clone();
+            match tokio::task::spawn_blocking(move || pressluft_artifact::hash_file(&path)).await {
+                Ok(Ok(v)) => Ok(v),
+                Ok(Err(e)) => Err(format!("the stored object cannot be read back: {e}")),
+                Err(e) => Err(format!("hash task failed: {e}")),
+            }
+        }
+        StorageType::S3 => ctx
+            .state
+            .storage
+            .hash(&backup.storage_path)
+            .await
+            .map_err(|e| format!("the stored object cannot be read back: {}: {e}", e.code())),
+    };
+    let (sha, size) = match measured {
+        Ok(v) => v,
+        Err(detail) => {
+            ctx.step_finish(seq, StepStatus::Failed, Some(detail.clone()))
+                .await?;
+            return Err(JobFailure::new(
+                "BACKUP_VERIFY_FAILED",
+                format!("{detail}; check the backup store and retry"),
+                true,
+            ));
+        }
     };
     if sha != reported_sha || size != reported_size {
         let detail = format!(
             "the stored object has sha256 {sha} and {size} bytes but the packer reported {reported_sha} and {reported_size}"
         );
-        ctx.step_finish(seq, StepStatus::Failed, Some(detail.clone())).await?;
-        remove_if_exists(Path::new(&backup.storage_path));
+        ctx.step_finish(seq, StepStatus::Failed, Some(detail.clone()))
+            .await?;
+        discard(ctx, &backup).await;
         return Err(JobFailure::new(
             "BACKUP_VERIFY_FAILED",
             format!("{detail}; the object was discarded: check the backup store's disk and retry"),
@@ -166,7 +240,11 @@ pub async fn produce(ctx: &JobContext, backup_id: &str) -> Result<Produced, JobF
     ctx.step_finish(
         seq,
         StepStatus::Succeeded,
-        Some(format!("sha256 {} · {}", &sha[..12], crate::restore::checks::human(size))),
+        Some(format!(
+            "sha256 {} · {}",
+            &sha[..12.min(sha.len())],
+            crate::restore::checks::human(size)
+        )),
     )
     .await?;
     Ok(Produced {
@@ -203,15 +281,29 @@ pub async fn discard_object(ctx: &JobContext, backup_id: &str) {
     let id = backup_id.to_string();
     if let Ok(Some(b)) = ctx.state.db.run(move |c| store::get(c, &id)).await {
         if b.status != BackupStatus::Completed {
-            remove_if_exists(Path::new(&b.storage_path));
+            discard(ctx, &b).await;
         }
     }
 }
 
-fn remove_if_exists(path: &Path) {
+async fn discard(ctx: &JobContext, b: &Backup) {
+    match b.storage_type {
+        StorageType::Local => remove_if_exists(Path::new(&b.storage_path)),
+        StorageType::S3 => {
+            remove_if_exists(&s3_staging_path(ctx, &b.id));
+            if let Err(e) = ctx.state.storage.delete(&b.storage_path).await {
+                tracing::warn!(backup.id = %b.id, code = e.code(), "cannot delete a failed backup's object");
+            }
+        }
+    }
+}
+
+pub fn remove_if_exists(path: &Path) {
     match std::fs::remove_file(path) {
         Ok(()) => tracing::info!(path = %path.display(), "removed an unfinished backup object"),
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
-        Err(e) => tracing::warn!(path = %path.display(), error = %e, "cannot remove a backup object"),
+        Err(e) => {
+            tracing::warn!(path = %path.display(), error = %e, "cannot remove a backup object")
+        }
     }
 }

@@ -4,16 +4,37 @@
 use super::{store, target};
 use crate::app::AppState;
 use crate::error::AppError;
-use pressluft_common::{BackupScope, JobType, ResourceStatus};
+use pressluft_common::{BackupScope, JobType, ResourceStatus, StorageType};
 use rusqlite::Transaction;
 use std::path::{Path, PathBuf};
 
+/// Object key of a backup's artifact in the store.
+pub fn object_key(site_id: &str, env_id: &str, backup_id: &str) -> String {
+    format!("{site_id}/{env_id}/{backup_id}.tar.zst")
+}
+
 /// Local store path of a backup's artifact.
 pub fn storage_path(backup_dir: &Path, site_id: &str, env_id: &str, backup_id: &str) -> PathBuf {
-    backup_dir
-        .join(site_id)
-        .join(env_id)
-        .join(format!("{backup_id}.tar.zst"))
+    backup_dir.join(object_key(site_id, env_id, backup_id))
+}
+
+/// Where a backup's artifact is recorded: the file path for the local store, the object key
+/// for S3.
+pub fn recorded_location(
+    state: &AppState,
+    site_id: &str,
+    env_id: &str,
+    backup_id: &str,
+) -> (StorageType, String) {
+    match state.storage.storage_type() {
+        StorageType::Local => (
+            StorageType::Local,
+            storage_path(&state.config.backup_dir, site_id, env_id, backup_id)
+                .to_string_lossy()
+                .into_owned(),
+        ),
+        StorageType::S3 => (StorageType::S3, object_key(site_id, env_id, backup_id)),
+    }
 }
 
 /// The environment, or 404 `environment_not_found`.
@@ -73,7 +94,10 @@ pub fn check_no_active_job(tx: &Transaction<'_>, t: &target::Target) -> Result<(
 }
 
 /// Checks that a backup may start now; returns the environment.
-pub fn ensure_ready(tx: &Transaction<'_>, environment_id: &str) -> Result<target::Target, AppError> {
+pub fn ensure_ready(
+    tx: &Transaction<'_>,
+    environment_id: &str,
+) -> Result<target::Target, AppError> {
     let t = load_target(tx, environment_id)?;
     check_active(&t)?;
     check_node(&t)?;
@@ -91,7 +115,7 @@ pub fn insert_pending(
     job_id: &str,
     checkpoint_for_job_id: Option<&str>,
 ) -> Result<(), AppError> {
-    let path = storage_path(&state.config.backup_dir, &t.site_id, &t.environment_id, id);
+    let (storage_type, path) = recorded_location(state, &t.site_id, &t.environment_id, id);
     let retention = crate::util::now_plus(time::Duration::days(state.config.retention_days));
     store::insert(
         tx,
@@ -100,7 +124,8 @@ pub fn insert_pending(
             environment_id: &t.environment_id,
             site_id: &t.site_id,
             scope,
-            storage_path: &path.to_string_lossy(),
+            storage_type,
+            storage_path: &path,
             retention_until: &retention,
             job_id: Some(job_id),
             checkpoint_for_job_id,
@@ -149,4 +174,24 @@ pub async fn request_backup(
         .await?;
     state.jobs.wake();
     Ok(job_id)
+}
+
+/// The size of a backup's stored object (`None`: missing), from the store it was written to.
+pub async fn stored_size(
+    state: &AppState,
+    b: &pressluft_common::Backup,
+) -> Result<Option<u64>, String> {
+    match b.storage_type {
+        StorageType::Local => match tokio::fs::metadata(&b.storage_path).await {
+            Ok(m) if m.is_file() => Ok(Some(m.len())),
+            Ok(_) => Ok(None),
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(None),
+            Err(e) => Err(e.to_string()),
+        },
+        StorageType::S3 => state
+            .storage
+            .stat(&b.storage_path)
+            .await
+            .map_err(|e| format!("{}: {e}", e.code())),
+    }
 }

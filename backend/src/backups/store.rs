@@ -35,6 +35,7 @@ pub struct NewBackup<'a> {
     pub environment_id: &'a str,
     pub site_id: &'a str,
     pub scope: BackupScope,
+    pub storage_type: StorageType,
     pub storage_path: &'a str,
     pub retention_until: &'a str,
     pub job_id: Option<&'a str>,
@@ -46,7 +47,7 @@ pub fn insert(conn: &Connection, b: &NewBackup<'_>) -> Result<(), AppError> {
     conn.execute(
         "INSERT INTO backups (id, environment_id, site_id, backup_scope, status, storage_type, \
          storage_path, retention_until, job_id, checkpoint_for_job_id, created_at) \
-         VALUES (?1, ?2, ?3, ?4, 'pending', 'local', ?5, ?6, ?7, ?8, ?9)",
+         VALUES (?1, ?2, ?3, ?4, 'pending', ?10, ?5, ?6, ?7, ?8, ?9)",
         params![
             b.id,
             b.environment_id,
@@ -56,7 +57,8 @@ pub fn insert(conn: &Connection, b: &NewBackup<'_>) -> Result<(), AppError> {
             b.retention_until,
             b.job_id,
             b.checkpoint_for_job_id,
-            b.created_at
+            b.created_at,
+            b.storage_type.as_str()
         ],
     )?;
     Ok(())

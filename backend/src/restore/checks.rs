@@ -7,9 +7,15 @@ use pressluft_common::{Backup, PreflightCheck};
 use std::path::Path;
 use std::process::Command;
 
-pub fn all(t: &Target, b: &Backup, backup_dir: &Path) -> Vec<PreflightCheck> {
+/// `stored_size`: the artifact's size as the store reports it (`Ok(None)`: no such object).
+pub fn all(
+    t: &Target,
+    b: &Backup,
+    backup_dir: &Path,
+    stored_size: Result<Option<u64>, String>,
+) -> Vec<PreflightCheck> {
     vec![
-        artifact_present(b),
+        artifact_present(b, stored_size),
         free_disk(t, b),
         node_reachable(t),
         database_reachable(t),
@@ -32,18 +38,21 @@ fn check(name: &str, result: Result<String, String>) -> PreflightCheck {
     }
 }
 
-fn artifact_present(b: &Backup) -> PreflightCheck {
-    let res = match std::fs::metadata(&b.storage_path) {
+fn artifact_present(b: &Backup, stored_size: Result<Option<u64>, String>) -> PreflightCheck {
+    let res = match stored_size {
         Err(e) => Err(format!(
             "the artifact {} cannot be read ({e}); pick another backup",
             b.storage_path
         )),
-        Ok(m) if Some(m.len()) != b.size_bytes => Err(format!(
-            "the artifact has {} bytes but {} were recorded: it is damaged; pick another backup",
-            m.len(),
+        Ok(None) => Err(format!(
+            "the artifact {} is missing from the store; pick another backup",
+            b.storage_path
+        )),
+        Ok(Some(len)) if Some(len) != b.size_bytes => Err(format!(
+            "the artifact has {len} bytes but {} were recorded: it is damaged; pick another backup",
             b.size_bytes.unwrap_or(0)
         )),
-        Ok(m) => Ok(format!("{} bytes as recorded", m.len())),
+        Ok(Some(len)) => Ok(format!("{len} bytes as recorded")),
     };
     check("artifact present", res)
 }
@@ -51,9 +60,10 @@ fn artifact_present(b: &Backup) -> PreflightCheck {
 /// Bytes the restore needs on the environment's file system: the unpacked backup plus a
 /// pre-restore backup of about the same size, with 10 % slack.
 pub fn needed_bytes(b: &Backup) -> u64 {
+    // The manifest is read from a local artifact; for S3 assume a 4x compression ratio.
     let unpacked = pressluft_artifact::read_manifest(&b.storage_path)
         .map(|m| m.files_bytes + m.db_dump_size.unwrap_or(0))
-        .unwrap_or(0);
+        .unwrap_or(b.size_bytes.unwrap_or(0).saturating_mul(4));
     let artifact = b.size_bytes.unwrap_or(0);
     (unpacked.saturating_add(artifact)).saturating_mul(11) / 10
 }
@@ -61,14 +71,21 @@ pub fn needed_bytes(b: &Backup) -> u64 {
 fn free_disk(t: &Target, b: &Backup) -> PreflightCheck {
     let need = needed_bytes(b);
     let res = match pressluft_artifact::unpack::free_bytes(Path::new(&t.files_root)) {
-        Err(e) => Err(format!("cannot measure free space under {}: {e}", t.files_root)),
+        Err(e) => Err(format!(
+            "cannot measure free space under {}: {e}",
+            t.files_root
+        )),
         Ok(free) if free < need => Err(format!(
             "{} free under {} but the restore needs about {}; free some space first",
             human(free),
             t.files_root,
             human(need)
         )),
-        Ok(free) => Ok(format!("{} free, about {} needed", human(free), human(need))),
+        Ok(free) => Ok(format!(
+            "{} free, about {} needed",
+            human(free),
+            human(need)
+        )),
     };
     check("free disk for staging", res)
 }
@@ -104,7 +121,10 @@ fn database_reachable(t: &Target) -> PreflightCheck {
         Ok(o) => {
             let n = String::from_utf8_lossy(&o.stdout).trim().to_string();
             if n == "0" {
-                Err(format!("database {} has no tables or does not exist", t.db_name))
+                Err(format!(
+                    "database {} has no tables or does not exist",
+                    t.db_name
+                ))
             } else {
                 Ok(format!("database {} answers ({n} tables)", t.db_name))
             }
@@ -118,8 +138,18 @@ fn store_writable(backup_dir: &Path) -> PreflightCheck {
     let res = std::fs::create_dir_all(backup_dir)
         .and_then(|_| std::fs::write(&probe, b"probe"))
         .and_then(|_| std::fs::remove_file(&probe))
-        .map(|_| format!("{} writable for the pre-restore backup", backup_dir.display()))
-        .map_err(|e| format!("the backup store {} is not writable: {e}", backup_dir.display()));
+        .map(|_| {
+            format!(
+                "{} writable for the pre-restore backup",
+                backup_dir.display()
+            )
+        })
+        .map_err(|e| {
+            format!(
+                "the backup store {} is not writable: {e}",
+                backup_dir.display()
+            )
+        });
     check("backup store writable", res)
 }
 

@@ -24,5 +24,7 @@ pub async fn preflight(
     Id(id): Id,
     Json(req): Json<RestoreRequest>,
 ) -> Result<Json<PreflightResponse>, AppError> {
-    Ok(Json(super::service::preflight(&state, id, req.backup_id).await?))
+    Ok(Json(
+        super::service::preflight(&state, id, req.backup_id).await?,
+    ))
 }

@@ -8,9 +8,12 @@ use crate::backups::{service as bsvc, store as bstore, target};
 use crate::error::AppError;
 use crate::jobs::handler::{BoxFuture, JobContext, JobFailure, JobHandler, Settlement};
 use crate::jobs::store::JobRow;
-use pressluft_common::{Backup, BackupScope, BackupStatus, JobType, ResourceStatus, StepStatus};
+use pressluft_common::{
+    Backup, BackupScope, BackupStatus, JobType, ResourceStatus, StepStatus, StorageType,
+};
 use rusqlite::Transaction;
 use serde_json::{json, Value};
+use std::path::PathBuf;
 
 pub struct EnvRestore;
 
@@ -80,8 +83,11 @@ impl JobHandler for EnvRestore {
             }
         };
         // Never turn a `failed` left by a failed rollback back into `active`.
-        let current: String =
-            tx.query_row("SELECT status FROM environments WHERE id = ?1", [env], |r| r.get(0))?;
+        let current: String = tx.query_row(
+            "SELECT status FROM environments WHERE id = ?1",
+            [env],
+            |r| r.get(0),
+        )?;
         if current == ResourceStatus::Failed.as_str() && next == ResourceStatus::Active {
             return Ok(());
         }
@@ -103,6 +109,17 @@ async fn run(ctx: &JobContext) -> Result<Value, JobFailure> {
         rollback(ctx).await?;
     }
     preflight(ctx, &backup, &t).await?;
+    let result = restore_verified(ctx, &backup, &t).await;
+    drop_fetched(ctx, &backup);
+    result
+}
+
+async fn restore_verified(
+    ctx: &JobContext,
+    backup: &Backup,
+    t: &target::Target,
+) -> Result<Value, JobFailure> {
+    let (backup, t) = (backup.clone(), t.clone());
     verify_artifact(ctx, &backup).await?;
     let checkpoint = checkpoint(ctx, &t).await?;
     let vars = playbook_vars(ctx, &backup, &t, "apply");
@@ -175,11 +192,13 @@ async fn preflight(ctx: &JobContext, b: &Backup, t: &target::Target) -> Result<(
         .collect();
     if failed.is_empty() {
         let detail = format!("{} checks passed", checks.len());
-        ctx.step_finish(seq, StepStatus::Succeeded, Some(detail)).await?;
+        ctx.step_finish(seq, StepStatus::Succeeded, Some(detail))
+            .await?;
         return Ok(());
     }
     let detail = failed.join("; ");
-    ctx.step_finish(seq, StepStatus::Failed, Some(detail.clone())).await?;
+    ctx.step_finish(seq, StepStatus::Failed, Some(detail.clone()))
+        .await?;
     Err(JobFailure::new(
         "RESTORE_PREFLIGHT_FAILED",
         format!("{detail}. Nothing was changed; fix this and start the restore again."),
@@ -187,9 +206,67 @@ async fn preflight(ctx: &JobContext, b: &Backup, t: &target::Target) -> Result<(
     ))
 }
 
+/// The local file the node unpacks: the store's file, or a copy fetched from S3.
+fn local_artifact(ctx: &JobContext, b: &Backup) -> PathBuf {
+    match b.storage_type {
+        StorageType::Local => PathBuf::from(&b.storage_path),
+        StorageType::S3 => ctx
+            .state
+            .config
+            .backup_dir
+            .join(".s3-staging")
+            .join(format!("restore-{}.tar.zst", ctx.job.id)),
+    }
+}
+
+/// Fetches an S3 artifact to its local staging file (a no-op for the local store).
+async fn fetch_artifact(ctx: &JobContext, b: &Backup) -> Result<(), JobFailure> {
+    if b.storage_type != StorageType::S3 {
+        return Ok(());
+    }
+    let seq = ctx.step_start("fetch artifact").await?;
+    let dest = local_artifact(ctx, b);
+    if let Some(dir) = dest.parent() {
+        let _ = std::fs::create_dir_all(dir);
+    }
+    match ctx
+        .state
+        .storage
+        .fetch_to_file(&b.storage_path, &dest)
+        .await
+    {
+        Ok(()) => {
+            let detail = format!("from {}", ctx.state.storage.describe());
+            ctx.step_finish(seq, StepStatus::Succeeded, Some(detail))
+                .await
+        }
+        Err(e) => {
+            let f = JobFailure::new(
+                "RESTORE_ARTIFACT_MISSING",
+                format!(
+                    "the artifact of backup {} cannot be fetched ({}: {e}). Nothing was changed; check the store or pick another backup.",
+                    b.id,
+                    e.code()
+                ),
+                e.retryable(),
+            );
+            ctx.step_finish(seq, StepStatus::Failed, Some(f.message.clone()))
+                .await?;
+            Err(f)
+        }
+    }
+}
+
+fn drop_fetched(ctx: &JobContext, b: &Backup) {
+    if b.storage_type == StorageType::S3 {
+        crate::backups::job::remove_if_exists(&local_artifact(ctx, b));
+    }
+}
+
 async fn verify_artifact(ctx: &JobContext, b: &Backup) -> Result<(), JobFailure> {
+    fetch_artifact(ctx, b).await?;
     let seq = ctx.step_start("verify artifact").await?;
-    let path = b.storage_path.clone();
+    let path = local_artifact(ctx, b);
     let measured = tokio::task::spawn_blocking(move || pressluft_artifact::hash_file(&path))
         .await
         .map_err(|e| JobFailure::new("JOB_INTERNAL_ERROR", format!("hash task: {e}"), true))?;
@@ -216,12 +293,17 @@ async fn verify_artifact(ctx: &JobContext, b: &Backup) -> Result<(), JobFailure>
     };
     match failure {
         Some(f) => {
-            ctx.step_finish(seq, StepStatus::Failed, Some(f.message.clone())).await?;
+            ctx.step_finish(seq, StepStatus::Failed, Some(f.message.clone()))
+                .await?;
             Err(f)
         }
         None => {
-            let detail = format!("sha256 and size match ({})", super::checks::human(want_size));
-            ctx.step_finish(seq, StepStatus::Succeeded, Some(detail)).await?;
+            let detail = format!(
+                "sha256 and size match ({})",
+                super::checks::human(want_size)
+            );
+            ctx.step_finish(seq, StepStatus::Succeeded, Some(detail))
+                .await?;
             Ok(())
         }
     }
@@ -255,22 +337,35 @@ async fn checkpoint(ctx: &JobContext, t: &target::Target) -> Result<String, JobF
         .map_err(|e| JobFailure::internal(&ctx.job.id, &e))?;
     let (id, reused) = existing;
     if reused {
-        ctx.step_finish(seq, StepStatus::Succeeded, Some(format!("checkpoint backup {id} (from an earlier attempt)"))).await?;
+        ctx.step_finish(
+            seq,
+            StepStatus::Succeeded,
+            Some(format!("checkpoint backup {id} (from an earlier attempt)")),
+        )
+        .await?;
         return Ok(id);
     }
     match produce(ctx, &id).await {
         Ok(produced) => {
-            let (bid, result) = (id.clone(), json!({
-                "checksum": produced.checksum,
-                "size_bytes": produced.size_bytes,
-                "manifest": produced.manifest,
-            }));
+            let (bid, result) = (
+                id.clone(),
+                json!({
+                    "checksum": produced.checksum,
+                    "size_bytes": produced.size_bytes,
+                    "manifest": produced.manifest,
+                }),
+            );
             ctx.state
                 .db
                 .tx(move |tx| complete_from_result(tx, &bid, &result))
                 .await
                 .map_err(|e| JobFailure::internal(&ctx.job.id, &e))?;
-            ctx.step_finish(seq, StepStatus::Succeeded, Some(format!("checkpoint backup {id}"))).await?;
+            ctx.step_finish(
+                seq,
+                StepStatus::Succeeded,
+                Some(format!("checkpoint backup {id}")),
+            )
+            .await?;
             Ok(id)
         }
         Err(f) => {
@@ -281,7 +376,8 @@ async fn checkpoint(ctx: &JobContext, t: &target::Target) -> Result<String, JobF
                 .tx(move |tx| bstore::set_status(tx, &bid, BackupStatus::Failed))
                 .await;
             crate::backups::job::discard_object(ctx, &id).await;
-            ctx.step_finish(seq, StepStatus::Failed, Some(f.message.clone())).await?;
+            ctx.step_finish(seq, StepStatus::Failed, Some(f.message.clone()))
+                .await?;
             Err(JobFailure::new(
                 "RESTORE_PRE_BACKUP_FAILED",
                 format!(
@@ -302,7 +398,7 @@ fn playbook_vars(ctx: &JobContext, b: &Backup, t: &target::Target, phase: &str) 
         "backup_id": b.id,
         "backup_scope": b.backup_scope,
         "artifact_bin": ctx.state.config.artifact_bin,
-        "artifact_path": b.storage_path,
+        "artifact_path": local_artifact(ctx, b),
         "artifact_sha256": b.checksum,
         "artifact_size": b.size_bytes,
         "env_root": t.files_root,

@@ -72,7 +72,12 @@ pub fn validate(
 pub fn planned_steps(scope: BackupScope) -> Vec<String> {
     let files = scope != BackupScope::Db;
     let db = scope != BackupScope::Files;
-    let mut steps = vec!["preflight checks", "verify artifact", "pre-restore backup", "unpack to staging"];
+    let mut steps = vec![
+        "preflight checks",
+        "verify artifact",
+        "pre-restore backup",
+        "unpack to staging",
+    ];
     if files {
         steps.extend(["normalize ownership", "swap files"]);
     }
@@ -166,10 +171,11 @@ pub async fn preflight(
 
 /// The checks a restore depends on; the job runs them again as its first step.
 pub async fn run_checks(state: &AppState, t: &target::Target, b: &Backup) -> Vec<PreflightCheck> {
+    let stored_size = crate::backups::service::stored_size(state, b).await;
     let t = t.clone();
     let b = b.clone();
     let backup_dir = state.config.backup_dir.clone();
-    tokio::task::spawn_blocking(move || super::checks::all(&t, &b, &backup_dir))
+    tokio::task::spawn_blocking(move || super::checks::all(&t, &b, &backup_dir, stored_size))
         .await
         .unwrap_or_else(|e| {
             vec![PreflightCheck {

@@ -230,6 +230,21 @@ impl StorageConfig {
                     .map(|p| p.trim_matches('/').to_string())
                     .unwrap_or_default();
                 cfg.allow_http = allow_http;
+                if let Some(v) = get("PRESSLUFT_S3_MAX_RETRIES") {
+                    cfg.max_retries = v.parse().map_err(|_| {
+                        StorageError::config(format!(
+                            "PRESSLUFT_S3_MAX_RETRIES must be a whole number, not `{v}`"
+                        ))
+                    })?;
+                }
+                if let Some(v) = get("PRESSLUFT_S3_RETRY_TIMEOUT_SECS") {
+                    let secs: u64 = v.parse().map_err(|_| {
+                        StorageError::config(format!(
+                            "PRESSLUFT_S3_RETRY_TIMEOUT_SECS must be whole seconds, not `{v}`"
+                        ))
+                    })?;
+                    cfg.retry_timeout = std::time::Duration::from_secs(secs);
+                }
                 cfg.validate()?;
                 Ok(StorageConfig::S3(cfg))
             }

@@ -17,13 +17,13 @@ const BUCKET: &str = "pressluft-backups";
 const MIB: usize = 1024 * 1024;
 
 /// A `moto_server` on 127.0.0.1, killed when dropped.
-struct Moto {
+pub struct Moto {
     child: Option<Child>,
     port: u16,
 }
 
 impl Moto {
-    fn start() -> Moto {
+    pub fn start() -> Moto {
         let bin = std::env::var("PRESSLUFT_MOTO_SERVER").unwrap_or_else(|_| MOTO_DEFAULT.into());
         assert!(
             Path::new(&bin).is_file(),
@@ -65,11 +65,11 @@ impl Moto {
         panic!("cannot start moto_server: {last}");
     }
 
-    fn url(&self) -> String {
+    pub fn url(&self) -> String {
         format!("http://127.0.0.1:{}", self.port)
     }
 
-    fn stop(&mut self) {
+    pub fn stop(&mut self) {
         if let Some(mut child) = self.child.take() {
             let _ = child.kill();
             let _ = child.wait();
@@ -77,7 +77,7 @@ impl Moto {
     }
 
     /// Creates the bucket (moto does not check signatures) and waits until it answers.
-    async fn create_bucket(&self, bucket: &str) {
+    pub async fn create_bucket(&self, bucket: &str) {
         let client = reqwest::Client::new();
         let deadline = Instant::now() + Duration::from_secs(30);
         loop {

@@ -61,7 +61,35 @@ async fn run(ctx: &JobContext) -> Result<Value, JobFailure> {
                 true,
             )
         })?;
-    let detail = format!("{deleted} file(s) deleted, {refused} path(s) outside the store refused");
+    // Expired objects in S3 (delete is idempotent: a missing object is fine).
+    let keys: Vec<String> = ctx
+        .state
+        .db
+        .run(|c| {
+            let mut stmt = c.prepare(
+                "SELECT storage_path FROM backups WHERE status = 'expired' AND storage_type = 's3'",
+            )?;
+            let rows = stmt.query_map([], |r| r.get::<_, String>(0))?;
+            Ok(rows.collect::<Result<Vec<_>, _>>()?)
+        })
+        .await
+        .map_err(internal)?;
+    let mut objects = 0usize;
+    for key in &keys {
+        match ctx.state.storage.delete(key).await {
+            Ok(()) => objects += 1,
+            Err(e) => {
+                let f =
+                    JobFailure::new(e.code(), format!("cannot delete {key}: {e}"), e.retryable());
+                ctx.step_finish(seq, StepStatus::Failed, Some(f.message.clone()))
+                    .await?;
+                return Err(f);
+            }
+        }
+    }
+    let detail = format!(
+        "{deleted} file(s) and {objects} S3 object(s) deleted, {refused} path(s) outside the store refused"
+    );
     ctx.step_finish(seq, StepStatus::Succeeded, Some(detail))
         .await?;
     Ok(json!({ "expired": expired, "files_deleted": deleted, "paths_refused": refused }))
