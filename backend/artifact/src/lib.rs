@@ -14,6 +14,7 @@
 //! [`error`].
 
 pub mod error;
+mod frames;
 pub mod manifest;
 pub mod pack;
 mod paths;

@@ -58,7 +58,10 @@ OPTIONS:
                          file in the same directory, fsynced, then put in place atomically.
                          Missing parent directories are created with mode 0700.
     --level N            zstd level 1..19 (default 3)
-    --threads N          zstd worker threads (needs the zstdmt build feature; default 0)
+    --threads N          compression threads (0..64). N > 0: the tar stream is cut into 8 MiB
+                         segments compressed as independent zstd frames by N threads (one
+                         valid zstd stream); 0: one frame compressed in the main thread.
+                         Default: the number of CPUs, at most 2
     --exclude REL        skip this path, relative to files/ (e.g. current/wp-content/backups);
                          repeatable. Cache directories (wp-content/cache, wp-content/*-cache,
                          wp-content/uploads/cache, shared/uploads/cache) are always skipped.
@@ -104,7 +107,10 @@ OPTIONS:
     --dest DIR               staging directory; must not exist (created 0700) or be empty
     --expect-site ID         the manifest's site_id must be this (else ARTIFACT_WRONG_SITE)
     --expect-environment ID  optionally, the manifest's environment_id must be this
-    --sha256 HEX --size N    verify the artifact first, before anything is written
+    --sha256 HEX --size N    verify the artifact: the size before anything is written, the sha256
+                             while extracting (one pass); on a mismatch DIR's contents are
+                             removed and the command fails (ARTIFACT_CHECKSUM_MISMATCH /
+                             ARTIFACT_SIZE_MISMATCH). Nothing outside DIR is ever written.
     --max-bytes N            bound on decompressed bytes (default: dump + files bytes from the
                              manifest + 64 MiB + 2 KiB per entry)
 
@@ -272,7 +278,7 @@ fn run(args: &[String]) -> Result<Outcome, ArtifactError> {
             p.env_root = o.get("--env-root").map(PathBuf::from);
             p.db_dump = o.get("--db-dump").map(PathBuf::from);
             p.level = o.num("--level")?.unwrap_or(DEFAULT_LEVEL);
-            p.threads = o.num("--threads")?.unwrap_or(0);
+            p.threads = o.num("--threads")?.unwrap_or(p.threads);
             p.excludes = o.all("--exclude");
             p.created_at = o.get("--created-at");
             ok(to_value(&pack(&p)?)?)

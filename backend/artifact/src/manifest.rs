@@ -8,7 +8,7 @@ use std::path::Path;
 use serde::{Deserialize, Serialize};
 
 use crate::error::{ArtifactError, Result};
-use crate::reader::{open_archive, LogicalEntries};
+use crate::reader::{open_archive, LogicalEntries, Source};
 
 /// The only format version this crate writes and reads.
 pub const FORMAT_VERSION: u32 = 1;
@@ -208,7 +208,8 @@ pub fn read_manifest(path: impl AsRef<Path>) -> Result<Manifest> {
     let file = fs::File::open(path)
         .map_err(|e| ArtifactError::io_path("cannot open artifact", path, &e))?;
     // Only the first entry (plus a possible long-name header) is decompressed.
-    let (mut archive, budget) = open_archive(file, MANIFEST_MAX_BYTES + 64 * 1024)?;
+    let (mut archive, budget) =
+        open_archive(Source::plain(file), MANIFEST_MAX_BYTES + 64 * 1024, false)?;
     let mut entries = LogicalEntries::new(&mut archive, budget)?;
     entries.read_manifest()
 }

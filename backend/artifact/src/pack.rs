@@ -4,22 +4,39 @@
 
 use std::ffi::OsString;
 use std::fs::{self, DirBuilder, File, OpenOptions};
-use std::io::{self, BufWriter, Read};
+use std::io::{self, Read, Write};
 use std::os::unix::ffi::OsStrExt;
 use std::os::unix::fs::{DirBuilderExt, MetadataExt, OpenOptionsExt};
 use std::path::{Path, PathBuf};
+use std::sync::mpsc::{sync_channel, Receiver, SyncSender};
+use std::thread::JoinHandle;
 
 use serde::Serialize;
 use sha2::{Digest, Sha256};
 use tar::{Builder, EntryType, Header};
 
 use crate::error::{ArtifactError, Result};
+use crate::frames::FrameEncoder;
 use crate::manifest::{detect_wp_version, now_utc, Manifest, Scope, FORMAT_VERSION, MANIFEST_NAME};
 use crate::paths::{check_symlink_target, split_entry_path};
 use crate::verify::{hash_file, HashingWriter};
 
 /// Default zstd level.
 pub const DEFAULT_LEVEL: i32 = 3;
+/// Upper bound of the default number of compression threads (each adds ~16 MiB of buffers).
+pub const MAX_DEFAULT_THREADS: u32 = 2;
+/// Upper bound of `--threads`.
+pub const MAX_THREADS: u32 = 64;
+/// Chunk size for reading files while packing.
+const READ_CHUNK: usize = 1 << 20;
+
+/// Default `--threads`: the number of CPUs, at most [`MAX_DEFAULT_THREADS`].
+pub fn default_threads() -> u32 {
+    std::thread::available_parallelism()
+        .map(|n| u32::try_from(n.get()).unwrap_or(u32::MAX))
+        .unwrap_or(1)
+        .min(MAX_DEFAULT_THREADS)
+}
 
 /// Options of [`pack`].
 #[derive(Debug, Clone)]
@@ -38,7 +55,9 @@ pub struct PackOptions {
     pub level: i32,
     /// Extra exclusions, relative to `files/` (e.g. `current/wp-content/backups`).
     pub excludes: Vec<String>,
-    /// zstd worker threads (0 = single-threaded; >0 needs the `zstdmt` feature).
+    /// Compression threads: 0 = one zstd frame compressed in the calling thread; N > 0 = the
+    /// stream cut into independent frames compressed by N worker threads. Default:
+    /// [`default_threads`].
     pub threads: u32,
     /// Override of `created_at` (tests); defaults to now.
     pub created_at: Option<String>,
@@ -62,7 +81,7 @@ impl PackOptions {
             out: out.into(),
             level: DEFAULT_LEVEL,
             excludes: Vec::new(),
-            threads: 0,
+            threads: default_threads(),
             created_at: None,
         }
     }
@@ -340,11 +359,11 @@ pub fn pack(opts: &PackOptions) -> Result<PackOutcome> {
             opts.level
         )));
     }
-    if opts.threads > 0 && !cfg!(feature = "zstdmt") {
-        return Err(ArtifactError::Usage(
-            "--threads needs pressluft-artifact built with the `zstdmt` feature; use --threads 0"
-                .into(),
-        ));
+    if opts.threads > MAX_THREADS {
+        return Err(ArtifactError::Usage(format!(
+            "--threads {} is more than {MAX_THREADS}",
+            opts.threads
+        )));
     }
     let scope = opts.scope;
     if scope.has_db() != opts.db_dump.is_some() {
@@ -384,7 +403,7 @@ pub fn pack(opts: &PackOptions) -> Result<PackOutcome> {
 
     // ---- first pass: dump hash, file listing
     let mut warnings = Vec::new();
-    let (db_sha, db_size) = match &opts.db_dump {
+    let dump_hash = match &opts.db_dump {
         Some(dump) => {
             let meta = fs::metadata(dump)
                 .map_err(|e| ArtifactError::io_path("cannot stat database dump", dump, &e))?;
@@ -394,10 +413,15 @@ pub fn pack(opts: &PackOptions) -> Result<PackOutcome> {
                     dump.display()
                 )));
             }
-            let (h, s) = hash_file(dump)?;
-            (Some(h), Some(s))
+            // Hashed in a helper thread while the tree is listed.
+            let dump = dump.clone();
+            let h = std::thread::Builder::new()
+                .name("artifact-dump-hash".into())
+                .spawn(move || hash_file(&dump))
+                .map_err(|e| ArtifactError::io("cannot start the dump hashing thread", &e))?;
+            Some(h)
         }
-        None => (None, None),
+        None => None,
     };
     let mut walker = Walker {
         excludes: &excludes,
@@ -439,6 +463,18 @@ pub fn pack(opts: &PackOptions) -> Result<PackOutcome> {
         ..
     } = walker;
     warnings.extend(walk_warnings);
+    let (db_sha, db_size) = match dump_hash.map(std::thread::JoinHandle::join) {
+        Some(Ok(r)) => {
+            let (h, s) = r?;
+            (Some(h), Some(s))
+        }
+        Some(Err(_)) => {
+            return Err(ArtifactError::Io(
+                "hashing the database dump failed (thread panicked)".into(),
+            ))
+        }
+        None => (None, None),
+    };
 
     let manifest = Manifest {
         format_version: FORMAT_VERSION,
@@ -531,7 +567,177 @@ fn publish(tmp: &Path, out: &Path) -> Result<()> {
     }
 }
 
-type Sink = HashingWriter<BufWriter<File>>;
+/// Chunk size handed from the encoder to the output thread.
+const OUT_CHUNK: usize = 1 << 20;
+/// Chunks queued for the output thread (bounds memory to a few MiB).
+const OUT_CHUNKS_IN_FLIGHT: usize = 4;
+
+type OutResult = io::Result<(File, String, u64)>;
+
+/// The compressed output: collected into 1 MiB chunks that a helper thread hashes (sha256),
+/// counts and writes to the file, in parallel with reading and compressing.
+struct Sink {
+    tx: Option<SyncSender<Vec<u8>>>,
+    recycled: Receiver<Vec<u8>>,
+    buf: Vec<u8>,
+    handle: Option<JoinHandle<OutResult>>,
+}
+
+impl Sink {
+    fn spawn(file: File) -> io::Result<Sink> {
+        let (tx, rx) = sync_channel::<Vec<u8>>(OUT_CHUNKS_IN_FLIGHT);
+        let (recycle, recycled) = sync_channel::<Vec<u8>>(OUT_CHUNKS_IN_FLIGHT + 2);
+        let handle = std::thread::Builder::new()
+            .name("artifact-write".into())
+            .spawn(move || -> OutResult {
+                let mut out = HashingWriter::new(file);
+                for mut chunk in rx {
+                    out.write_all(&chunk)?;
+                    chunk.clear();
+                    let _ = recycle.try_send(chunk);
+                }
+                Ok(out.finish())
+            })?;
+        Ok(Sink {
+            tx: Some(tx),
+            recycled,
+            buf: Vec::with_capacity(OUT_CHUNK),
+            handle: Some(handle),
+        })
+    }
+
+    /// The output thread's error, once it stopped early.
+    fn failed(&mut self) -> io::Error {
+        self.tx = None;
+        match self.handle.take().map(JoinHandle::join) {
+            Some(Ok(Err(e))) => e,
+            _ => io::Error::other("the artifact output thread stopped"),
+        }
+    }
+
+    fn send(&mut self) -> io::Result<()> {
+        let next = self
+            .recycled
+            .try_recv()
+            .unwrap_or_else(|_| Vec::with_capacity(OUT_CHUNK));
+        let full = std::mem::replace(&mut self.buf, next);
+        let sent = match &self.tx {
+            Some(tx) => tx.send(full).is_ok(),
+            None => false,
+        };
+        if sent {
+            Ok(())
+        } else {
+            Err(self.failed())
+        }
+    }
+
+    /// Writes what is left, waits for the output thread: (file, sha256 hex, bytes written).
+    fn finish(mut self) -> OutResult {
+        if !self.buf.is_empty() {
+            self.send()?;
+        }
+        self.tx = None;
+        match self.handle.take().map(JoinHandle::join) {
+            Some(Ok(r)) => r,
+            _ => Err(io::Error::other("the artifact output thread panicked")),
+        }
+    }
+}
+
+impl Write for Sink {
+    fn write(&mut self, data: &[u8]) -> io::Result<usize> {
+        let n = data.len().min(OUT_CHUNK - self.buf.len());
+        self.buf.extend_from_slice(&data[..n]);
+        if self.buf.len() >= OUT_CHUNK {
+            self.send()?;
+        }
+        Ok(n)
+    }
+    fn flush(&mut self) -> io::Result<()> {
+        Ok(())
+    }
+}
+
+impl Drop for Sink {
+    fn drop(&mut self) {
+        self.tx = None;
+        if let Some(h) = self.handle.take() {
+            let _ = h.join();
+        }
+    }
+}
+
+/// zstd over the tar stream: one frame compressed in this thread (`--threads 0`), or
+/// independent frames compressed by worker threads.
+enum Encoder {
+    Stream(zstd::stream::write::Encoder<'static, Sink>),
+    Frames(FrameEncoder<Sink>),
+}
+
+impl Write for Encoder {
+    fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
+        match self {
+            Encoder::Stream(e) => e.write(buf),
+            Encoder::Frames(e) => e.write(buf),
+        }
+    }
+    fn write_all(&mut self, buf: &[u8]) -> io::Result<()> {
+        match self {
+            Encoder::Stream(e) => e.write_all(buf),
+            Encoder::Frames(e) => e.write_all(buf),
+        }
+    }
+    fn flush(&mut self) -> io::Result<()> {
+        match self {
+            Encoder::Stream(e) => e.flush(),
+            Encoder::Frames(e) => e.flush(),
+        }
+    }
+}
+
+enum CopyError {
+    Read(io::Error),
+    Write(io::Error),
+}
+
+/// Copies `src` to `dst` through `buf` (large reads, large writes). Returns the bytes copied.
+fn copy_exact(
+    src: &mut impl Read,
+    dst: &mut impl Write,
+    buf: &mut [u8],
+) -> std::result::Result<u64, CopyError> {
+    let mut total = 0u64;
+    loop {
+        // Fill the buffer as far as the file allows, so the encoder sees big writes.
+        let mut filled = 0;
+        while filled < buf.len() {
+            match src.read(&mut buf[filled..]) {
+                Ok(0) => break,
+                Ok(n) => filled += n,
+                Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
+                Err(e) => return Err(CopyError::Read(e)),
+            }
+        }
+        if filled == 0 {
+            return Ok(total);
+        }
+        dst.write_all(&buf[..filled]).map_err(CopyError::Write)?;
+        total += filled as u64;
+        if filled < buf.len() {
+            return Ok(total);
+        }
+    }
+}
+
+/// Pads a tar entry's data of `len` bytes to the 512-byte block size.
+fn pad_block(dst: &mut impl Write, len: u64) -> io::Result<()> {
+    let rem = (len % 512) as usize;
+    if rem != 0 {
+        dst.write_all(&[0u8; 512][..512 - rem])?;
+    }
+    Ok(())
+}
 
 fn stream(
     opts: &PackOptions,
@@ -542,15 +748,18 @@ fn stream(
     warnings: &mut Vec<String>,
 ) -> Result<(File, String, u64)> {
     let w = |e: io::Error| ArtifactError::io("cannot write the artifact", &e);
-    let sink: Sink = HashingWriter::new(BufWriter::with_capacity(1 << 20, file));
-    let mut enc = zstd::stream::write::Encoder::new(sink, opts.level).map_err(w)?;
-    enc.include_checksum(true).map_err(w)?;
-    #[cfg(feature = "zstdmt")]
-    if opts.threads > 0 {
-        enc.multithread(opts.threads).map_err(w)?;
-    }
+    let sink =
+        Sink::spawn(file).map_err(|e| ArtifactError::io("cannot start the output thread", &e))?;
+    let enc = if opts.threads == 0 {
+        let mut enc = zstd::stream::write::Encoder::new(sink, opts.level).map_err(w)?;
+        enc.include_checksum(true).map_err(w)?;
+        Encoder::Stream(enc)
+    } else {
+        Encoder::Frames(FrameEncoder::new(sink, opts.level, opts.threads).map_err(w)?)
+    };
     let mut tar = Builder::new(enc);
     tar.follow_symlinks(false);
+    let mut chunk = vec![0u8; READ_CHUNK];
 
     let now = std::time::SystemTime::now()
         .duration_since(std::time::UNIX_EPOCH)
@@ -637,29 +846,42 @@ fn stream(
                         item.src.display()
                     ));
                 }
-                let mut r = HashingReader {
-                    inner: f.take(*size),
-                    hasher: Sha256::new(),
-                    count: 0,
-                };
+                // The header (and any GNU long-name record) through the tar crate, then the
+                // contents in large chunks straight into the encoder: the crate's own copy
+                // goes through an 8 KiB buffer.
                 let mut h = base_header(EntryType::Regular, *size, item.mode, item.mtime);
-                tar.append_data(&mut h, &item.arch, &mut r)
-                    .map_err(|e| vanished(&e))?;
-                if r.count != *size {
+                tar.append_data(&mut h, &item.arch, io::empty())
+                    .map_err(w)?;
+                let mut src = f.take(*size);
+                let copied = match tar.get_mut() {
+                    Encoder::Frames(enc) => enc.fill_from(&mut src, *size).map_err(|e| match e {
+                        (true, e) => CopyError::Read(e),
+                        (false, e) => CopyError::Write(e),
+                    }),
+                    enc => copy_exact(&mut src, enc, &mut chunk),
+                }
+                .map_err(|e| match e {
+                    CopyError::Read(e) => vanished(&e),
+                    CopyError::Write(e) => w(e),
+                })?;
+                if copied != *size {
                     return Err(ArtifactError::Io(format!(
                         "{} shrank while packing; retry the backup",
                         item.src.display()
                     )));
                 }
+                pad_block(tar.get_mut(), copied).map_err(w)?;
             }
         }
     }
 
     let enc = tar.into_inner().map_err(w)?;
-    let sink = enc.finish().map_err(w)?;
-    let (buf, sha256, size) = sink.finish();
-    let file = buf.into_inner().map_err(|e| w(e.into_error()))?;
-    Ok((file, sha256, size))
+    let sink = match enc {
+        Encoder::Stream(e) => e.finish(),
+        Encoder::Frames(e) => e.finish(),
+    }
+    .map_err(w)?;
+    sink.finish().map_err(w)
 }
 
 #[cfg(test)]

@@ -1,4 +1,4 @@
-//! Owns `unpack`: verifying, checking the manifest (site, sizes, free space) and extracting an
+//! Owns `unpack`: verifying (in the same pass), checking the manifest (site, sizes, free space) and extracting an
 //! artifact into an empty staging directory while refusing every entry that could land outside
 //! it or outside the environment once restored.
 
@@ -8,21 +8,27 @@ use std::io::{self, Read, Write};
 use std::os::unix::ffi::OsStrExt;
 use std::os::unix::fs::{DirBuilderExt, OpenOptionsExt, PermissionsExt};
 use std::path::{Path, PathBuf};
+use std::rc::Rc;
 use std::time::{Duration, SystemTime};
 
 use serde::Serialize;
 use sha2::{Digest, Sha256};
+use tar::Archive;
 
 use crate::error::{ArtifactError, Result};
+use crate::manifest::is_sha256_hex;
 use crate::manifest::{Manifest, MANIFEST_MAX_BYTES};
 use crate::paths::{check_symlink_target, classify, split_entry_path, Area};
-use crate::reader::{open_archive, LogicalEntries};
-use crate::verify::verify;
+use crate::reader::{drain, open_archive, Budget, Decoded, LogicalEntries, ReadAhead, Source};
+use crate::verify::size_mismatch;
 
 /// Slack added to the manifest's content bytes for the default decompression bound.
 pub const DEFAULT_SLACK_BYTES: u64 = 64 * 1024 * 1024;
 /// Per-entry allowance (tar header, padding, long-name header) in the default bound.
 pub const PER_ENTRY_OVERHEAD: u64 = 2048;
+
+/// Buffer for file contents while extracting (the decoder decompresses straight into it).
+const EXTRACT_BUF: usize = 1024 * 1024;
 
 /// Options of [`unpack`].
 #[derive(Debug, Clone)]
@@ -34,7 +40,8 @@ pub struct UnpackOptions {
     pub expect_site: String,
     /// When set, the manifest's environment_id must equal this.
     pub expect_environment: Option<String>,
-    /// When set, `(sha256, size)` are verified before anything is written.
+    /// When set, `(sha256, size)` are verified: the size before anything is written, the sha256
+    /// in the same pass as the extraction into `dest` (nothing is kept on a mismatch).
     pub expected: Option<(String, u64)>,
     /// Bound on decompressed bytes; default: content bytes + 64 MiB + 2 KiB per entry.
     pub max_bytes: Option<u64>,
@@ -110,14 +117,47 @@ pub fn free_bytes(path: &Path) -> Result<u64> {
 }
 
 /// Extracts an artifact; see the crate docs for what is refused.
+///
+/// With `expected` set, the artifact is verified in the same pass: its size is compared up front
+/// (from `fstat`, before anything is written), and its sha256 is computed over every byte read
+/// from the file (in a read-ahead thread, up to the end of the file, trailing bytes included)
+/// while the entries are extracted into the staging directory. Nothing outside the staging
+/// directory is touched; on a mismatch the staging output is removed and the checksum error is
+/// returned. When extraction fails on an artifact whose checksum does not match either, the
+/// checksum error is reported (the artifact is damaged), like a separate verification pass would.
 pub fn unpack(opts: &UnpackOptions) -> Result<UnpackOutcome> {
     if opts.expect_site.is_empty() {
         return Err(ArtifactError::Usage(
             "--expect-site must not be empty".into(),
         ));
     }
-    if let Some((sha, size)) = &opts.expected {
-        verify(&opts.artifact, sha, *size)?;
+    let path = &opts.artifact;
+    let expected = match &opts.expected {
+        Some((sha, size)) => {
+            if !is_sha256_hex(sha) {
+                return Err(ArtifactError::Usage(format!(
+                    "expected sha256 {sha:?} is not 64 hex digits"
+                )));
+            }
+            Some((sha.to_ascii_lowercase(), *size))
+        }
+        None => None,
+    };
+    let file =
+        File::open(path).map_err(|e| ArtifactError::io_path("cannot open artifact", path, &e))?;
+    if let Some((_, size)) = &expected {
+        let meta = file
+            .metadata()
+            .map_err(|e| ArtifactError::io_path("cannot stat artifact", path, &e))?;
+        if !meta.is_file() {
+            return Err(ArtifactError::Io(format!(
+                "artifact {} is not a regular file",
+                path.display()
+            )));
+        }
+        if meta.len() != *size {
+            return Err(size_mismatch(path, *size, meta.len()));
+        }
     }
     let dest = &opts.dest;
     let created = match fs::symlink_metadata(dest) {
@@ -141,10 +181,76 @@ pub fn unpack(opts: &UnpackOptions) -> Result<UnpackOutcome> {
         }
     };
 
-    let file = File::open(&opts.artifact)
-        .map_err(|e| ArtifactError::io_path("cannot open artifact", &opts.artifact, &e))?;
-    let (mut archive, budget) = open_archive(file, MANIFEST_MAX_BYTES + 64 * 1024)?;
-    let mut entries = LogicalEntries::new(&mut archive, budget)?;
+    let source = if expected.is_some() {
+        Source::Hashing(
+            ReadAhead::spawn(file)
+                .map_err(|e| ArtifactError::io("cannot start the artifact reader thread", &e))?,
+        )
+    } else {
+        Source::plain(file)
+    };
+    let (mut archive, budget) = open_archive(source, MANIFEST_MAX_BYTES + 64 * 1024, true)?;
+    let mut touched = false;
+    let staged = stage(
+        &mut archive,
+        Rc::clone(&budget),
+        opts,
+        created,
+        &mut touched,
+    );
+    let mut reader = archive.into_inner();
+    // Decode to the end of the stream: the tar end-of-archive blocks, the zstd frame's content
+    // checksum, any further frames (all still under the byte bound).
+    let staged = staged.and_then(|out| drain(&mut reader, &budget).map(|()| out));
+
+    // Hash the rest of the file (bytes the decoder did not need are hashed too) and compare.
+    let checked = match expected {
+        None => Ok(()),
+        Some((sha, size)) => match reader.into_inner().finish() {
+            Some(Source::Hashing(ra)) => match ra.finish() {
+                Ok((_, n)) if n != size => Err(size_mismatch(path, size, n)),
+                Ok((got, _)) if got != sha => Err(ArtifactError::ChecksumMismatch(format!(
+                    "artifact {} has sha256 {got}, expected {sha}: the stored object is damaged or not the recorded backup; do not restore from it",
+                    path.display()
+                ))),
+                Ok(_) => Ok(()),
+                Err(e) => Err(ArtifactError::io_path("cannot read artifact", path, &e)),
+            },
+            Some(Source::Plain(_)) => unreachable!("expected checksum without a hashing source"),
+            None => Err(ArtifactError::Io(
+                "the decompression thread failed; the artifact could not be verified".into(),
+            )),
+        },
+    };
+    let err = match (staged, checked) {
+        (Ok(out), Ok(())) => {
+            sync_fs(dest);
+            return Ok(out);
+        }
+        (_, Err(e)) | (Err(e), Ok(())) => e,
+    };
+    if !touched {
+        return Err(err);
+    }
+    Err(match cleanup(dest, created) {
+        Ok(()) => err.with_note(&format!("partial output under {} removed", dest.display())),
+        Err(e) => err.with_note(&format!(
+            "could not remove the partial output under {}: {e}; delete it by hand",
+            dest.display()
+        )),
+    })
+}
+
+/// Manifest checks, free space, extraction. Sets `touched` once DEST is created or written to.
+fn stage(
+    archive: &mut Archive<Decoded>,
+    budget: Rc<Budget>,
+    opts: &UnpackOptions,
+    created: bool,
+    touched: &mut bool,
+) -> Result<UnpackOutcome> {
+    let dest = &opts.dest;
+    let mut entries = LogicalEntries::new(archive, budget)?;
     let manifest = entries.read_manifest()?;
     if manifest.site_id != opts.expect_site {
         return Err(ArtifactError::WrongSite(format!(
@@ -179,6 +285,7 @@ pub fn unpack(opts: &UnpackOptions) -> Result<UnpackOutcome> {
         )));
     }
 
+    *touched = true;
     if created {
         DirBuilder::new()
             .recursive(true)
@@ -186,26 +293,14 @@ pub fn unpack(opts: &UnpackOptions) -> Result<UnpackOutcome> {
             .create(dest)
             .map_err(|e| ArtifactError::io_path("cannot create destination", dest, &e))?;
     }
-    let result = extract(&mut entries, &manifest, dest, limit);
-    match result {
-        Ok((n, bytes, has_db, has_files)) => {
-            sync_fs(dest);
-            Ok(UnpackOutcome {
-                manifest,
-                entries: n,
-                bytes,
-                has_db,
-                has_files,
-            })
-        }
-        Err(err) => Err(match cleanup(dest, created) {
-            Ok(()) => err.with_note(&format!("partial output under {} removed", dest.display())),
-            Err(e) => err.with_note(&format!(
-                "could not remove the partial output under {}: {e}; delete it by hand",
-                dest.display()
-            )),
-        }),
-    }
+    let (n, bytes, has_db, has_files) = extract(&mut entries, &manifest, dest, limit)?;
+    Ok(UnpackOutcome {
+        manifest,
+        entries: n,
+        bytes,
+        has_db,
+        has_files,
+    })
 }
 
 fn sync_fs(dest: &Path) {
@@ -276,7 +371,7 @@ fn extract(
     let mut has_db = false;
     let mut has_current = false;
     let mut has_files = false;
-    let mut buf = vec![0u8; 256 * 1024];
+    let mut buf = vec![0u8; EXTRACT_BUF];
 
     while let Some(mut lg) = entries.next_entry()? {
         count += 1;

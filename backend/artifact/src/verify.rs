@@ -122,7 +122,7 @@ pub fn verify(
     })
 }
 
-fn size_mismatch(path: &Path, expected: u64, actual: u64) -> ArtifactError {
+pub(crate) fn size_mismatch(path: &Path, expected: u64, actual: u64) -> ArtifactError {
     ArtifactError::SizeMismatch(format!(
         "artifact {} is {actual} bytes, expected {expected}: the stored object is truncated or not the recorded backup; do not restore from it",
         path.display()
