@@ -44,9 +44,10 @@ stage "tests"
 # shellcheck disable=SC2086
 cargo nextest run --workspace --no-fail-fast ${NEXTEST_ARGS:-}
 
-if [ -f scripts/smoke-backup-restore.sh ]; then
-  stage "smoke: backup and restore against the real node"
-  bash scripts/smoke-backup-restore.sh
-fi
+stage "smoke: backup and restore against the real node"
+bash scripts/smoke-backup-restore.sh
+
+stage "smoke: the TUI in tmux against the real server"
+bash scripts/tui-tmux-smoke.sh
 
 stage "all checks passed in $(( $(date +%s) - start ))s"

@@ -63,12 +63,17 @@ pub fn date(ts: &str) -> String {
 }
 
 /// Time between two timestamps: `0.4s`, `12s`, `3m05s`, `1h02m`; `None` if either is unreadable.
+/// Tenths only when a timestamp has them: the server writes whole seconds, so a step within one
+/// second is `<1s` and not a made-up `0.0s`.
 pub fn duration(start: &str, end: &str) -> Option<String> {
     let d = parse(end)? - parse(start)?;
     let ms = d.whole_milliseconds().max(0);
     let secs = ms / 1000;
-    Some(if ms < 10_000 {
+    let fractional = start.contains('.') || end.contains('.');
+    Some(if ms < 10_000 && fractional {
         format!("{}.{}s", ms / 1000, (ms % 1000) / 100)
+    } else if secs == 0 {
+        "<1s".to_string()
     } else if secs < 60 {
         format!("{secs}s")
     } else if secs < 3600 {
@@ -101,6 +106,9 @@ mod tests {
             "1.2s"
         );
         assert_eq!(d("2026-01-05T12:00:00Z", "2026-01-05T12:00:42Z"), "42s");
+        // Whole-second timestamps (as the server writes them) give whole seconds.
+        assert_eq!(d("2026-01-05T12:00:00Z", "2026-01-05T12:00:00Z"), "<1s");
+        assert_eq!(d("2026-01-05T12:00:00Z", "2026-01-05T12:00:02Z"), "2s");
         assert_eq!(d("2026-01-05T12:00:00Z", "2026-01-05T12:03:05Z"), "3m05s");
         assert_eq!(short_id("1a2b3c4d-0000-0000-0000-000000000000"), "1a2b3c4d");
         assert_eq!(short_checksum(Some("abcdef0123456789ff")), "abcdef012345");
