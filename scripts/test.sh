@@ -19,9 +19,6 @@ stage() { echo; echo "=== [$(( $(date +%s) - start ))s] $*"; }
 stage "install dependencies and start services"
 bash scripts/install-deps.sh --start-services
 
-stage "provision the local WordPress node"
-bash scripts/local-node.sh
-
 stage "cargo fmt --check"
 cargo fmt --all -- --check
 
@@ -39,6 +36,9 @@ bash scripts/test-check-readiness.sh
 
 stage "build"
 cargo build --workspace --bins
+
+stage "provision the local WordPress node"
+bash scripts/local-node.sh
 
 stage "tests"
 # shellcheck disable=SC2086

@@ -116,7 +116,10 @@ pub fn insert_pending(
     checkpoint_for_job_id: Option<&str>,
 ) -> Result<(), AppError> {
     let (storage_type, path) = recorded_location(state, &t.site_id, &t.environment_id, id);
-    let retention = crate::util::now_plus(time::Duration::days(state.config.retention_days));
+    // One clock reading: retention_until is exactly created_at + retention.
+    let created = time::OffsetDateTime::now_utc();
+    let retention = crate::util::fmt(created + time::Duration::days(state.config.retention_days));
+    let created_at = crate::util::fmt(created);
     store::insert(
         tx,
         &store::NewBackup {
@@ -129,7 +132,7 @@ pub fn insert_pending(
             retention_until: &retention,
             job_id: Some(job_id),
             checkpoint_for_job_id,
-            created_at: &crate::util::now(),
+            created_at: &created_at,
         },
     )
 }

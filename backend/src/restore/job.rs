@@ -11,7 +11,7 @@ use crate::jobs::store::JobRow;
 use pressluft_common::{
     Backup, BackupScope, BackupStatus, JobType, ResourceStatus, StepStatus, StorageType,
 };
-use rusqlite::Transaction;
+use rusqlite::{OptionalExtension, Transaction};
 use serde_json::{json, Value};
 use std::path::PathBuf;
 
@@ -105,8 +105,11 @@ fn rolled_back(f: &JobFailure) -> bool {
 async fn run(ctx: &JobContext) -> Result<Value, JobFailure> {
     let (backup, t) = load(ctx).await?;
     if ctx.job.attempt > 1 {
-        // A retried or recovered attempt: converge to the pre-restore state first.
-        rollback(ctx).await?;
+        // A retried or recovered attempt: converge to the pre-restore state first, unless the
+        // restore had been applied and finished (its worker died before the job was settled).
+        if rollback(ctx).await?["already_finished"] == json!(true) {
+            return finished_earlier(ctx, &backup, &t).await;
+        }
     }
     preflight(ctx, &backup, &t).await?;
     let result = restore_verified(ctx, &backup, &t).await;
@@ -144,7 +147,7 @@ async fn restore_verified(
                 return Err(failure); // on_failure rolls back with a fresh token.
             }
             match rollback(ctx).await {
-                Ok(()) => Err(JobFailure {
+                Ok(_) => Err(JobFailure {
                     message: format!(
                         "{} {ROLLED_BACK} (checkpoint backup {checkpoint}); the environment is active again.",
                         failure.message
@@ -155,6 +158,35 @@ async fn restore_verified(
             }
         }
     }
+}
+
+/// The result of a restore that an earlier attempt applied and finished.
+async fn finished_earlier(
+    ctx: &JobContext,
+    backup: &Backup,
+    t: &target::Target,
+) -> Result<Value, JobFailure> {
+    let job_id = ctx.job.id.clone();
+    let checkpoint: Option<String> = ctx
+        .state
+        .db
+        .run(move |conn| {
+            Ok(conn
+                .query_row(
+                    "SELECT id FROM backups WHERE checkpoint_for_job_id = ?1 AND status = 'completed'",
+                    [&job_id],
+                    |r| r.get(0),
+                )
+                .optional()?)
+        })
+        .await
+        .map_err(|e| JobFailure::internal(&ctx.job.id, &e))?;
+    Ok(json!({
+        "backup_id": backup.id,
+        "checkpoint_backup_id": checkpoint,
+        "preview_url": t.preview_url,
+        "recovered": "an earlier attempt had applied and finished the restore",
+    }))
 }
 
 async fn load(ctx: &JobContext) -> Result<(Backup, target::Target), JobFailure> {
@@ -409,12 +441,13 @@ fn playbook_vars(ctx: &JobContext, b: &Backup, t: &target::Target, phase: &str) 
     })
 }
 
-/// Runs the rollback phase (idempotent: a no-op when nothing was swapped).
-async fn rollback(ctx: &JobContext) -> Result<(), JobFailure> {
+/// Runs the rollback phase (idempotent: a no-op when nothing was swapped; finishes instead a
+/// restore that was applied). Returns the phase's result (`already_finished`, `rolled_back`).
+async fn rollback(ctx: &JobContext) -> Result<Value, JobFailure> {
     let (backup, t) = load(ctx).await?;
     let vars = playbook_vars(ctx, &backup, &t, "rollback");
     match ctx.run_playbook("env-restore.yml", vars).await {
-        Ok(_) => Ok(()),
+        Ok(done) => Ok(done.result),
         Err(f) => Err(JobFailure::new(
             "RESTORE_ROLLBACK_FAILED",
             format!(

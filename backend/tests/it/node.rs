@@ -117,8 +117,17 @@ pub fn fingerprint(env: &NodeEnv) -> String {
          find -L current/ shared/ -path '*/wp-content/cache' -prune -o -type f -print0 | sort -z | xargs -0 sha256sum",
         root = env.files_root
     );
-    let files = Command::new("bash").arg("-c").arg(&script).output().expect("fingerprint files");
-    assert!(files.status.success(), "fingerprint of {}: {}", env.key, String::from_utf8_lossy(&files.stderr));
+    let files = Command::new("bash")
+        .arg("-c")
+        .arg(&script)
+        .output()
+        .expect("fingerprint files");
+    assert!(
+        files.status.success(),
+        "fingerprint of {}: {}",
+        env.key,
+        String::from_utf8_lossy(&files.stderr)
+    );
     let tables = sql(&env.db_name, "SHOW TABLES");
     let list: Vec<&str> = tables.lines().collect();
     let checksums = if list.is_empty() {
@@ -126,7 +135,10 @@ pub fn fingerprint(env: &NodeEnv) -> String {
     } else {
         sql(&env.db_name, &format!("CHECKSUM TABLE {}", list.join(", ")))
     };
-    format!("{}\n--tables--\n{checksums}", String::from_utf8_lossy(&files.stdout))
+    format!(
+        "{}\n--tables--\n{checksums}",
+        String::from_utf8_lossy(&files.stdout)
+    )
 }
 
 /// GET `url`, returning (status, body).
