@@ -66,7 +66,7 @@ wire_enum!(
     JobStatus { Queued => "queued", Running => "running", Succeeded => "succeeded", Failed => "failed", Cancelled => "cancelled" }
 );
 wire_enum!(
-    /// Kinds of job, one playbook each (`backup_cleanup` runs in-process).
+    /// Kinds of job, one playbook each.
     JobType { BackupCreate => "backup_create", EnvRestore => "env_restore", BackupCleanup => "backup_cleanup", NodeCheck => "node_check" }
 );
 wire_enum!(

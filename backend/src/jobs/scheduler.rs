@@ -1,12 +1,15 @@
 //! The scheduler: enqueues `backup_cleanup` shortly after start-up and then every
 //! `config.cleanup_interval`, never while one is queued or running (checked and inserted in one
-//! `BEGIN IMMEDIATE` transaction, so two servers or ticks cannot both insert).
+//! `BEGIN IMMEDIATE` transaction, so two servers or ticks cannot both insert). The job is bound to
+//! the local (is_local) node when one is registered: its playbook runs there, where the local
+//! backup store lives, and the claim keeps it apart from other jobs on that node.
 
 use super::store::{self, NewJob};
 use crate::app::AppState;
 use crate::db::tx_sync;
 use crate::error::AppError;
 use pressluft_common::JobType;
+use rusqlite::OptionalExtension;
 use std::time::Duration;
 use tokio_util::sync::CancellationToken;
 
@@ -33,7 +36,8 @@ pub(super) async fn run(state: AppState, stop: CancellationToken) {
     }
 }
 
-/// Enqueues a scope-less job of `job_type` unless one is queued or running already.
+/// Enqueues a site-less job of `job_type` on the local node (none when no local node is
+/// registered) unless one is queued or running already.
 pub(super) async fn enqueue_once(
     state: &AppState,
     job_type: JobType,
@@ -45,11 +49,14 @@ pub(super) async fn enqueue_once(
                 if store::has_active_of_type(tx, job_type)? {
                     return Ok(None);
                 }
+                let local: Option<String> = tx
+                    .query_row("SELECT id FROM nodes WHERE is_local = 1", [], |r| r.get(0))
+                    .optional()?;
                 let job = NewJob {
                     job_type,
                     site_id: None,
                     environment_id: None,
-                    node_id: None,
+                    node_id: local,
                     backup_id: None,
                     payload: serde_json::json!({}),
                     max_attempts: 3,

@@ -1,14 +1,22 @@
-//! `backup_cleanup` (in-process, scheduled): expires completed backups whose `retention_until`
-//! has passed, except the newest completed backup of each environment, then deletes the local
-//! artifact of every expired backup that still has one. Idempotent: a rerun finishes deletions
-//! an interrupted run left behind. Never deletes outside the local backup store.
+//! `backup_cleanup` (scheduled): expires completed backups whose `retention_until` has passed,
+//! except the newest completed backup of each environment (one transaction: the database is the
+//! source of truth), then deletes the artifacts of expired backups that still exist: local-store
+//! files through `backup-cleanup.yml` on the local (is_local) node, where the store lives, and S3
+//! objects through the control plane's storage client. Idempotent: a rerun finishes deletions an
+//! interrupted run left behind. Never deletes outside the local backup store (checked here and
+//! again, on resolved paths, by the playbook).
 
 use crate::db::tx_sync;
 use crate::jobs::handler::{BoxFuture, JobContext, JobFailure, JobHandler};
 use pressluft_common::{JobType, StepStatus};
-use rusqlite::params;
+use rusqlite::{params, OptionalExtension};
 use serde_json::{json, Value};
 use std::path::{Component, Path, PathBuf};
+
+pub const PLAYBOOK: &str = "backup-cleanup.yml";
+/// The playbook's step, also recorded by the handler when the playbook is not needed.
+const DELETE_STEP: &str = "delete expired artifacts";
+const FAILED: &str = "BACKUP_CLEANUP_FAILED";
 
 pub struct BackupCleanup;
 
@@ -19,6 +27,11 @@ impl JobHandler for BackupCleanup {
 
     fn run<'a>(&'a self, ctx: &'a JobContext) -> BoxFuture<'a, Result<Value, JobFailure>> {
         Box::pin(run(ctx))
+    }
+
+    /// A file the playbook could not delete (I/O, permissions) may be deletable later.
+    fn retryable_result_code(&self, code: &str) -> bool {
+        code == FAILED
     }
 }
 
@@ -38,61 +51,126 @@ async fn run(ctx: &JobContext) -> Result<Value, JobFailure> {
     )
     .await?;
 
-    let seq = ctx.step_start("delete expired artifacts").await?;
-    let paths: Vec<String> = ctx
+    let (local, keys, local_node) = ctx
         .state
         .db
         .run(|c| {
-            let mut stmt = c.prepare(
-                "SELECT storage_path FROM backups WHERE status = 'expired' AND storage_type = 'local'",
-            )?;
-            let rows = stmt.query_map([], |r| r.get::<_, String>(0))?;
-            Ok(rows.collect::<Result<Vec<_>, _>>()?)
+            let expired_paths = |storage_type: &str| -> Result<Vec<String>, rusqlite::Error> {
+                let mut stmt = c.prepare(
+                    "SELECT storage_path FROM backups WHERE status = 'expired' AND storage_type = ?1 \
+                     ORDER BY created_at, rowid",
+                )?;
+                let rows = stmt.query_map([storage_type], |r| r.get::<_, String>(0))?;
+                rows.collect()
+            };
+            let local = expired_paths("local")?;
+            let keys = expired_paths("s3")?;
+            let node: Option<String> = c
+                .query_row("SELECT id FROM nodes WHERE is_local = 1", [], |r| r.get(0))
+                .optional()?;
+            Ok((local, keys, node))
         })
         .await
         .map_err(internal)?;
-    let store = ctx.state.config.backup_dir.clone();
-    let (deleted, refused) = tokio::task::spawn_blocking(move || delete_artifacts(&store, &paths))
-        .await
-        .map_err(|e| {
-            JobFailure::new(
-                "JOB_INTERNAL_ERROR",
-                format!("artifact deletion task: {e}"),
-                true,
-            )
-        })?;
-    // Expired objects in S3 (delete is idempotent: a missing object is fine).
-    let keys: Vec<String> = ctx
-        .state
-        .db
-        .run(|c| {
-            let mut stmt = c.prepare(
-                "SELECT storage_path FROM backups WHERE status = 'expired' AND storage_type = 's3'",
-            )?;
-            let rows = stmt.query_map([], |r| r.get::<_, String>(0))?;
-            Ok(rows.collect::<Result<Vec<_>, _>>()?)
-        })
-        .await
-        .map_err(internal)?;
+
+    // Local store: only files that still exist, only inside the store.
+    let store = std::path::absolute(&ctx.state.config.backup_dir)
+        .unwrap_or_else(|_| ctx.state.config.backup_dir.clone());
+    let (paths, refused) = {
+        let store = store.clone();
+        tokio::task::spawn_blocking(move || existing_artifacts(&store, &local))
+            .await
+            .map_err(|e| {
+                JobFailure::new(
+                    "JOB_INTERNAL_ERROR",
+                    format!("artifact listing task: {e}"),
+                    true,
+                )
+            })?
+    };
+    let refused_note = if refused > 0 {
+        format!(
+            "; {refused} recorded path(s) outside the store {} refused",
+            store.display()
+        )
+    } else {
+        String::new()
+    };
+    let local_result = if paths.is_empty() {
+        let seq = ctx.step_start(DELETE_STEP).await?;
+        ctx.step_finish(
+            seq,
+            StepStatus::Skipped,
+            Some(format!(
+                "no expired artifact left in the local store; {PLAYBOOK} not run{refused_note}"
+            )),
+        )
+        .await?;
+        json!({ "deleted": [], "missing": [], "refused": [] })
+    } else {
+        let node = match local_node {
+            Some(node) if ctx.job.node_id.as_deref() == Some(node.as_str()) => node,
+            other => {
+                let message = match other {
+                    None => format!(
+                        "{} expired backup artifact(s) in the local store {} wait for deletion, \
+                         but no local node is registered; register the control plane's own node \
+                         (is_local) so {PLAYBOOK} can run on it; the backups stay expired and the \
+                         next scheduled cleanup deletes them",
+                        paths.len(),
+                        store.display()
+                    ),
+                    Some(node) => format!(
+                        "{} expired backup artifact(s) in the local store {} wait for deletion, \
+                         but this cleanup job is not bound to the local node {node}; the backups \
+                         stay expired and the next scheduled cleanup (which is) deletes them",
+                        paths.len(),
+                        store.display()
+                    ),
+                };
+                let seq = ctx.step_start(DELETE_STEP).await?;
+                ctx.step_finish(seq, StepStatus::Failed, Some(message.clone()))
+                    .await?;
+                return Err(JobFailure::new(FAILED, message, false));
+            }
+        };
+        tracing::info!(job.id = %ctx.job.id, node = %node, files = paths.len(), "deleting expired backup artifacts");
+        let vars = json!({ "backup_root": store, "paths": paths });
+        ctx.run_playbook(PLAYBOOK, vars).await?.result
+    };
+    let count = |key: &str| local_result[key].as_array().map_or(0, Vec::len);
+    for path in local_result["refused"].as_array().into_iter().flatten() {
+        tracing::warn!(job.id = %ctx.job.id, path = %path, "the playbook refused to delete a backup file (symlink, not a file, or outside the store)");
+    }
+
+    // Expired objects in S3: the control plane talks to S3, not a node (delete is idempotent).
     let mut objects = 0usize;
-    for key in &keys {
-        match ctx.state.storage.delete(key).await {
-            Ok(()) => objects += 1,
-            Err(e) => {
+    if !keys.is_empty() {
+        let seq = ctx.step_start("delete expired S3 objects").await?;
+        for key in &keys {
+            if let Err(e) = ctx.state.storage.delete(key).await {
                 let f =
                     JobFailure::new(e.code(), format!("cannot delete {key}: {e}"), e.retryable());
                 ctx.step_finish(seq, StepStatus::Failed, Some(f.message.clone()))
                     .await?;
                 return Err(f);
             }
+            objects += 1;
         }
-    }
-    let detail = format!(
-        "{deleted} file(s) and {objects} S3 object(s) deleted, {refused} path(s) outside the store refused"
-    );
-    ctx.step_finish(seq, StepStatus::Succeeded, Some(detail))
+        ctx.step_finish(
+            seq,
+            StepStatus::Succeeded,
+            Some(format!("{objects} S3 object(s) deleted")),
+        )
         .await?;
-    Ok(json!({ "expired": expired, "files_deleted": deleted, "paths_refused": refused }))
+    }
+    Ok(json!({
+        "expired": expired,
+        "files_deleted": count("deleted"),
+        "files_missing": count("missing"),
+        "paths_refused": refused + count("refused"),
+        "objects_deleted": objects,
+    }))
 }
 
 /// Marks expired backups in one transaction; returns how many.
@@ -122,30 +200,26 @@ fn resolve(store: &Path, storage_path: &str) -> Option<PathBuf> {
     (full.starts_with(store) && full != store).then_some(full)
 }
 
-fn delete_artifacts(store: &Path, paths: &[String]) -> (usize, usize) {
-    let (mut deleted, mut refused) = (0, 0);
-    for sp in paths {
+/// The absolute paths, inside the store, of the expired artifacts that still exist (a symlink
+/// counts: the playbook refuses it and reports it), and how many recorded paths were refused.
+fn existing_artifacts(store: &Path, storage_paths: &[String]) -> (Vec<String>, usize) {
+    let (mut paths, mut refused) = (Vec::new(), 0);
+    for sp in storage_paths {
         let Some(path) = resolve(store, sp) else {
             tracing::warn!(storage_path = %sp, "refusing to delete a backup file outside the store");
             refused += 1;
             continue;
         };
-        match std::fs::symlink_metadata(&path) {
-            Ok(m) if m.is_file() => match std::fs::remove_file(&path) {
-                Ok(()) => deleted += 1,
-                Err(e) => {
-                    tracing::warn!(path = %path.display(), error = %e, "cannot delete expired backup")
-                }
-            },
-            _ => {}
+        if std::fs::symlink_metadata(&path).is_ok() {
+            paths.push(path.to_string_lossy().into_owned());
         }
     }
-    (deleted, refused)
+    (paths, refused)
 }
 
 #[cfg(test)]
 mod tests {
-    use super::resolve;
+    use super::{existing_artifacts, resolve};
     use std::path::Path;
 
     #[test]
@@ -158,6 +232,25 @@ mod tests {
         assert!(resolve(store, "/data/backups/x.tar.zst").is_some());
         assert!(resolve(store, "/etc/passwd").is_none());
         assert!(resolve(store, "../x").is_none());
+        assert!(resolve(store, "/data/backups/a/../../x").is_none());
+        assert!(resolve(store, "/data/backups-other/x").is_none());
         assert!(resolve(store, "/data/backups").is_none());
+    }
+
+    #[test]
+    fn only_existing_files_inside_the_store_go_to_the_playbook() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = dir.path().join("backups");
+        std::fs::create_dir_all(&store).unwrap();
+        std::fs::write(store.join("a.tar.zst"), b"x").unwrap();
+        std::fs::write(dir.path().join("outside"), b"x").unwrap();
+        let recorded = [
+            store.join("a.tar.zst").to_string_lossy().into_owned(),
+            "missing.tar.zst".to_string(),
+            dir.path().join("outside").to_string_lossy().into_owned(),
+        ];
+        let (paths, refused) = existing_artifacts(&store, &recorded);
+        assert_eq!(paths, [recorded[0].clone()]);
+        assert_eq!(refused, 1);
     }
 }
