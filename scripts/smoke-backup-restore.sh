@@ -30,6 +30,10 @@ cleanup() {
 }
 trap cleanup EXIT
 
+# The node is shared with the test suite: hold its lock for the whole run.
+exec 9>/tmp/pressluft-test-node.lock
+flock 9
+
 echo "== start a server on $URL"
 printf '%s\n' "$PASSWORD" | "$SERVER" admin create --email "$EMAIL" --data-dir "$DATA" >/dev/null
 "$SERVER" serve --listen "127.0.0.1:$PORT" --data-dir "$DATA" --poll-ms 200 \

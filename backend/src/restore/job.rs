@@ -149,8 +149,8 @@ async fn restore_verified(
             match rollback(ctx).await {
                 Ok(_) => Err(JobFailure {
                     message: format!(
-                        "{} {ROLLED_BACK} (checkpoint backup {checkpoint}); the environment is active again.",
-                        failure.message
+                        "{}. {ROLLED_BACK} (checkpoint backup {checkpoint}); the environment is active again.",
+                        failure.message.trim_end().trim_end_matches('.')
                     ),
                     ..failure
                 }),
