@@ -104,7 +104,7 @@ pl_ensure_mariadb() {
     mariadb-install-db --user=mysql --datadir=/var/lib/mysql >/var/log/mysql/install-db.log 2>&1 </dev/null ||
       { pl__log_tail /var/log/mysql/install-db.log; pl_die "mariadb: mariadb-install-db failed"; }
   fi
-  (cd / && setsid mysqld_safe --skip-syslog --log-error="$PL_MARIADB_LOG" </dev/null >/dev/null 2>&1 9>&- &)
+  (cd / && exec setsid mysqld_safe --skip-syslog --log-error="$PL_MARIADB_LOG") </dev/null >/dev/null 2>&1 9>&- &
   if pl__wait_mariadb; then
     pl_log "mariadb: started (mysqld_safe, log $PL_MARIADB_LOG)"
     return 0

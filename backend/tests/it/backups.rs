@@ -257,7 +257,12 @@ fn job_result(server: &TestServer, job_id: &str) -> Value {
     serde_json::from_str(&text.expect("a result")).expect("result JSON")
 }
 
-fn enqueue_cleanup(server: &TestServer) -> String {
+/// Enqueues `backup_cleanup` bound to the local node, as the scheduler does.
+fn enqueue_cleanup(server: &TestServer, node: &Node) -> String {
+    let node_id = node.state["node"]["id"]
+        .as_str()
+        .expect("node id")
+        .to_string();
     let db = Db::open(&server.db_path()).expect("open the server's database");
     let mut conn = db.conn().expect("conn");
     tx_sync(&mut conn, |tx| {
@@ -267,7 +272,7 @@ fn enqueue_cleanup(server: &TestServer) -> String {
                 job_type: JobType::BackupCleanup,
                 site_id: None,
                 environment_id: None,
-                node_id: None,
+                node_id: Some(node_id),
                 backup_id: None,
                 payload: serde_json::json!({}),
                 max_attempts: 1,
@@ -758,6 +763,7 @@ async fn backup_requests_need_an_active_environment_and_no_pending_job_for_the_s
         &[&staging.environment_id],
     );
     let jobs_before = client.jobs().await.unwrap().len();
+    let staging_backups = client.backups(&staging.environment_id).await.unwrap().len();
     let err = client
         .create_backup(&staging.environment_id, BackupScope::Full)
         .await
@@ -772,11 +778,11 @@ async fn backup_requests_need_an_active_environment_and_no_pending_job_for_the_s
         "the message says how to get out: {err}"
     );
     assert_eq!(client.jobs().await.unwrap().len(), jobs_before);
-    assert!(client
-        .backups(&staging.environment_id)
-        .await
-        .unwrap()
-        .is_empty());
+    assert_eq!(
+        client.backups(&staging.environment_id).await.unwrap().len(),
+        staging_backups,
+        "no backup row for a refused request"
+    );
     db_exec(
         &server,
         "UPDATE environments SET status = 'active' WHERE id = ?1",
@@ -903,7 +909,7 @@ async fn lifecycle_and_retention() {
             &[&b.id, past],
         );
     }
-    let cleanup = enqueue_cleanup(&server);
+    let cleanup = enqueue_cleanup(&server, &node);
     let job = wait(&client, &cleanup).await;
     assert_eq!(job.status, JobStatus::Succeeded, "{job:#?}");
     let result = job_result(&server, &cleanup);
@@ -930,7 +936,7 @@ async fn lifecycle_and_retention() {
     }
 
     // A second run changes nothing.
-    let again = enqueue_cleanup(&server);
+    let again = enqueue_cleanup(&server, &node);
     assert_eq!(wait(&client, &again).await.status, JobStatus::Succeeded);
     let result = job_result(&server, &again);
     assert_eq!(
