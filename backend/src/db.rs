@@ -12,7 +12,10 @@ use std::time::Duration;
 pub type Pool = r2d2::Pool<SqliteConnectionManager>;
 
 /// Forward migrations; index + 1 is the `user_version` after applying it.
-const MIGRATIONS: &[&str] = &[include_str!("../migrations/0001_init.sql")];
+const MIGRATIONS: &[&str] = &[
+    include_str!("../migrations/0001_init.sql"),
+    include_str!("../migrations/0002_claim_index.sql"),
+];
 
 #[derive(Clone)]
 pub struct Db {
